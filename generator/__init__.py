@@ -1,0 +1,1 @@
+"""The writing side of opsbook: the Excel workbook from the spec, the Word summary from a report."""

@@ -1,0 +1,573 @@
+"""Spec -> workbook: write the guided Excel workbook, with live KPI formulas and cached results."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import xlsxwriter
+from xlsxwriter.utility import xl_rowcol_to_cell
+
+from workbook import expr
+from workbook.calc import NUMERIC_TYPES, compute_kpis
+from workbook.i18n import Catalog, catalog
+from workbook.spec import Field, Kpi, Section, Spec, Table
+
+META_SHEET = "_opsbook"
+META_NAMES = ("opsbook_template", "opsbook_version", "opsbook_lang")
+# Fixed document dates keep the output byte-identical from run to run.
+FIXED_CREATED = dt.datetime(2026, 1, 1, 0, 0, 0)
+
+# Column layout of a section sheet: label, value, unit, hint.
+COL_LABEL, COL_VALUE, COL_UNIT, COL_HINT = 0, 1, 2, 3
+BASE_WIDTHS = (34.0, 18.0, 10.0, 60.0)
+FIRST_ROW = 3  # 0-based: rows 0-1 title and hint, row 2 the header
+
+NUMBER_FORMATS = {
+    "count": "#,##0",
+    "money": "#,##0.00",
+    "number": "#,##0.00",
+    "percent": "0.00%",
+    "ratio": "0.00",
+    "change": "+0.00%;-0.00%;0.00%",
+    "pp": "+0.00;-0.00;0.00",
+    "date": "yyyy-mm-dd",
+    "text": "@",
+}
+
+COLOR_INPUT = "#FFF2CC"
+COLOR_INPUT_BORDER = "#BF9000"
+COLOR_KPI = "#E2EFDA"
+COLOR_KPI_FONT = "#375623"
+COLOR_HEADER = "#D9E1F2"
+COLOR_SUB = "#EDEDED"
+COLOR_MISSING = "#F8CBAD"
+
+Values = Mapping[str, Any]
+
+
+@dataclass
+class _Layout:
+    """Where each id landed: id -> (sheet name, row, col) or a range for tables."""
+
+    cells: dict[str, tuple[str, int, int]] = field(default_factory=dict)
+    ranges: dict[str, tuple[str, int, int, int, int]] = field(default_factory=dict)
+
+
+def ref(sheet: str, row: int, col: int) -> str:
+    """An absolute reference with the sheet name quoted, as Excel requires for non-ASCII names."""
+    return f"'{sheet}'!{xl_rowcol_to_cell(row, col, row_abs=True, col_abs=True)}"
+
+
+def _fmt_number(value: float, kind: str) -> str:
+    if kind == "percent":
+        return f"{value * 100:g}%"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,}"
+
+
+class _Writer:
+    def __init__(self, spec: Spec, lang: str, values: Values) -> None:
+        self.spec = spec
+        self.lang = lang
+        self.t: Catalog = catalog(lang)
+        self.values = dict(values)
+        self.kpi_values = compute_kpis(spec, self.values)
+        self.buffer = io.BytesIO()
+        self.wb = xlsxwriter.Workbook(
+            self.buffer,
+            {
+                "in_memory": True,
+                "default_format_properties": {"font_name": self.t("font.body"), "font_size": 11},
+            },
+        )
+        self.layout = _Layout()
+        self._formats: dict[tuple[tuple[str, Any], ...], Any] = {}
+
+    # -- formats ---------------------------------------------------------------------------
+
+    def fmt(self, **props: Any) -> Any:
+        key = tuple(sorted(props.items()))
+        if key not in self._formats:
+            self._formats[key] = self.wb.add_format(props)
+        return self._formats[key]
+
+    def input_fmt(self, kind: str) -> Any:
+        return self.fmt(
+            bg_color=COLOR_INPUT, border=1, border_color=COLOR_INPUT_BORDER, locked=False,
+            num_format=NUMBER_FORMATS[kind], valign="top",
+            text_wrap=kind == "text",
+        )
+
+    def kpi_fmt(self, kind: str) -> Any:
+        return self.fmt(
+            bg_color=COLOR_KPI, font_color=COLOR_KPI_FONT, bold=True, border=1,
+            border_color="#A9D08E", num_format=NUMBER_FORMATS[kind], valign="top",
+        )
+
+    @property
+    def title_fmt(self) -> Any:
+        return self.fmt(bold=True, font_size=16, font_name=self.t("font.heading"), valign="vcenter")
+
+    @property
+    def hint_fmt(self) -> Any:
+        return self.fmt(italic=True, font_color="#595959", text_wrap=False)
+
+    @property
+    def header_fmt(self) -> Any:
+        return self.fmt(bold=True, bg_color=COLOR_HEADER, border=1, valign="vcenter")
+
+    @property
+    def sub_fmt(self) -> Any:
+        return self.fmt(bold=True, bg_color=COLOR_SUB, font_size=12)
+
+    @property
+    def label_fmt(self) -> Any:
+        return self.fmt(text_wrap=True, valign="top")
+
+    @property
+    def note_fmt(self) -> Any:
+        return self.fmt(text_wrap=True, valign="top", font_color="#595959", font_size=9)
+
+    # -- common sheet setup ----------------------------------------------------------------
+
+    def new_sheet(self, name: str, color: str, widths: Sequence[float]) -> Any:
+        ws = self.wb.add_worksheet(name)
+        ws.set_tab_color(color)
+        for col, width in enumerate(widths):
+            ws.set_column(col, col, width)
+        ws.set_paper(9)  # A4
+        ws.fit_to_pages(1, 0)  # fit the width, as many pages down as needed
+        ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
+        ws.set_footer("&C&P / &N")
+        ws.protect("", {"format_columns": True, "format_rows": True})
+        return ws
+
+    def write_input(self, ws: Any, row: int, col: int, kind: str, value: Any) -> None:
+        cell_fmt = self.input_fmt(kind)
+        if value is None or value == "":
+            ws.write_blank(row, col, None, cell_fmt)
+        elif kind == "text":
+            ws.write_string(row, col, str(value), cell_fmt)
+        elif kind == "date":
+            if isinstance(value, str):
+                value = dt.date.fromisoformat(value)
+            if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+                value = dt.datetime(value.year, value.month, value.day)
+            ws.write_datetime(row, col, value, cell_fmt)
+        else:
+            ws.write_number(row, col, value, cell_fmt)
+
+    def validate(self, ws: Any, row: int, col: int, kind: str, label: str, prompt: str,
+                 lo: float | None, hi: float | None) -> None:
+        title = label if len(label) <= 32 else label[:31] + "…"
+        options: dict[str, Any] = {
+            "input_title": title,
+            "input_message": prompt,
+            "error_title": self.t("validation.error_title"),
+            "error_type": "stop",
+        }
+        if kind == "count":
+            options.update(validate="integer", criteria="between", minimum=lo, maximum=hi)
+            message = self.t("validation.integer", min=_fmt_number(lo or 0, kind),
+                             max=_fmt_number(hi or 0, kind))
+        elif kind in ("money", "number", "percent"):
+            options.update(validate="decimal", criteria="between", minimum=lo, maximum=hi)
+            key = "validation.percent" if kind == "percent" else "validation.decimal"
+            message = self.t(key, min=_fmt_number(lo or 0, kind), max=_fmt_number(hi or 0, kind))
+        elif kind == "date":
+            options.update(validate="date", criteria="between",
+                           minimum=dt.date(2000, 1, 1), maximum=dt.date(2100, 12, 31))
+            message = self.t("validation.date")
+        else:
+            limit = int(hi or 500)
+            options.update(validate="length", criteria="<=", value=limit)
+            message = self.t("validation.text", max=limit)
+        options["error_message"] = message
+        ws.data_validation(row, col, row, col, options)
+
+    # -- section sheets --------------------------------------------------------------------
+
+    def table_widths(self, section: Section) -> list[float]:
+        widths = list(BASE_WIDTHS)
+        for sub in self.spec.subsections_of(section.id):
+            for table in self.spec.tables_of(sub.id):
+                for i, column in enumerate(table.columns):
+                    if i >= len(widths):
+                        widths.append(float(column.width))
+                    else:
+                        widths[i] = max(widths[i], float(column.width))
+        return widths
+
+    def section_heading(self, section: Section) -> str:
+        if section.kind == "numbered" and section.number is not None:
+            numeral = "一二三四五六七八九十"[section.number - 1]
+            return f"{numeral}、{section.title(self.lang)}" if self.lang == "zh-CN" else (
+                f"{section.number}. {section.title(self.lang)}")
+        return section.title(self.lang)
+
+    def subsection_heading(self, index: int, title: str, style: str) -> str:
+        if style == "list":
+            return f"{index}. {title}" if self.lang != "zh-CN" else f"{index}.{title}"
+        numeral = "一二三四五六七八九十"[index - 1]
+        return f"({numeral}){title}" if self.lang == "zh-CN" else f"({index}) {title}"
+
+    def explain(self, kpi: Kpi) -> str:
+        """The KPI's formula in words: field labels with ÷ × + −."""
+        def words(node: expr.Node, parent: int = 0, right: bool = False) -> str:
+            if isinstance(node, expr.Num):
+                return expr.to_excel(node)
+            if isinstance(node, expr.Ref):
+                return self.spec.item(node.name).label(self.lang)
+            if isinstance(node, expr.Neg):
+                return "−" + words(node.operand, 3)
+            prec = 1 if node.op in "+-" else 2
+            sym = {"+": " + ", "-": " − ", "*": " × ", "/": " ÷ "}[node.op]
+            text = words(node.left, prec) + sym + words(node.right, prec, True)
+            return f"({text})" if prec < parent or (prec == parent and right) else text
+
+        return self.t("sheet.kpi_note", formula=words(kpi.node))
+
+    def write_section(self, section: Section) -> None:
+        name = section.sheet(self.lang)
+        widths = self.table_widths(section)
+        ws = self.new_sheet(name, section.tab_color, widths)
+        last_col = max(len(widths) - 1, COL_HINT)
+        ws.set_row(0, 28)
+        ws.merge_range(0, 0, 0, last_col, self.section_heading(section), self.title_fmt)
+        ws.write_string(1, 0, self.t("sheet.hint"), self.hint_fmt)
+        for col, text in enumerate(self.t.list("sheet.header")):
+            ws.write_string(2, col, text, self.header_fmt)
+        ws.freeze_panes(FIRST_ROW, 0)
+        ws.repeat_rows(2)
+        row = FIRST_ROW
+        heading_index = 0
+        for sub in self.spec.subsections_of(section.id):
+            if sub.title is not None:
+                heading_index += 1
+                text = self.subsection_heading(heading_index, sub.title(self.lang), sub.style)
+                ws.merge_range(row, 0, row, last_col, text, self.sub_fmt)
+                row += 1
+            for f in self.spec.fields_of(sub.id):
+                row = self.write_field_row(ws, name, row, f)
+            for k in self.spec.kpis_of(sub.id):
+                row = self.write_kpi_row(ws, name, row, k)
+            for table in self.spec.tables_of(sub.id):
+                row = self.write_table(ws, name, row, table)
+            row += 1  # a blank row between subsections
+
+    def write_field_row(self, ws: Any, sheet: str, row: int, f: Field) -> int:
+        label = f.label(self.lang) + (" *" if f.required else "")
+        ws.write_string(row, COL_LABEL, label, self.label_fmt)
+        if f.note:
+            # Free text gets the width of value, unit and hint; the hint shows as the prompt.
+            value = self.values.get(f.id)
+            ws.merge_range(row, COL_VALUE, row, COL_HINT, "", self.input_fmt("text"))
+            self.write_input(ws, row, COL_VALUE, f.type, value)
+            ws.set_row(row, 90)
+        else:
+            self.write_input(ws, row, COL_VALUE, f.type, self.values.get(f.id))
+            unit = "%" if f.type == "percent" else self.spec.unit_text(f.unit, self.lang)
+            ws.write_string(row, COL_UNIT, unit, self.label_fmt)
+            ws.write_string(row, COL_HINT, f.prompt(self.lang), self.note_fmt)
+        self.validate(ws, row, COL_VALUE, f.type, f.label(self.lang), f.prompt(self.lang),
+                      f.min, f.max)
+        if f.required:
+            ws.conditional_format(row, COL_VALUE, row, COL_VALUE, {
+                "type": "blanks", "format": self.fmt(bg_color=COLOR_MISSING),
+            })
+        self.layout.cells[f.id] = (sheet, row, COL_VALUE)
+        return row + 1
+
+    def write_kpi_row(self, ws: Any, sheet: str, row: int, k: Kpi) -> int:
+        ws.write_string(row, COL_LABEL, "▸ " + k.label(self.lang), self.label_fmt)
+        value = self.kpi_values[k.id]
+        ws.write_formula(row, COL_VALUE, k.formula, self.kpi_fmt(k.format),
+                         "" if value is None else value)
+        unit = self.kpi_unit(k)
+        ws.write_string(row, COL_UNIT, unit, self.label_fmt)
+        ws.write_string(row, COL_HINT, self.explain(k), self.note_fmt)
+        self.layout.cells[k.id] = (sheet, row, COL_VALUE)
+        return row + 1
+
+    def kpi_unit(self, k: Kpi) -> str:
+        if k.unit is not None:
+            return self.spec.unit_text(k.unit, self.lang)
+        if k.format in ("percent", "change"):
+            return "%"
+        if k.format == "money":
+            return self.spec.unit_text("yuan", self.lang)
+        if k.format == "ratio":
+            return self.spec.unit_text("ratio", self.lang)
+        return ""
+
+    def write_table(self, ws: Any, sheet: str, row: int, table: Table) -> int:
+        ws.write_string(row, 0, table.label(self.lang), self.fmt(bold=True))
+        ws.write_string(row, 1, self.t("sheet.table_hint"), self.hint_fmt)
+        row += 1
+        for col, column in enumerate(table.columns):
+            ws.write_string(row, col, column.label(self.lang), self.header_fmt)
+        row += 1
+        rows = list(self.values.get(table.id) or [])
+        first = row
+        for i in range(table.rows):
+            data = rows[i] if i < len(rows) else {}
+            for col, column in enumerate(table.columns):
+                self.write_input(ws, row, col, column.type, data.get(column.id))
+                self.validate(ws, row, col, column.type, column.label(self.lang),
+                              table.label(self.lang), None, 500)
+            ws.set_row(row, 30)
+            row += 1
+        self.layout.ranges[table.id] = (sheet, first, 0, row - 1, len(table.columns) - 1)
+        return row
+
+    # -- cover -----------------------------------------------------------------------------
+
+    def filled(self, ids: Sequence[str]) -> int:
+        return sum(1 for i in ids if self.values.get(i) not in (None, ""))
+
+    def progress_ids(self, section: Section) -> list[str]:
+        return [f.id for sub in self.spec.subsections_of(section.id)
+                for f in self.spec.fields_of(sub.id) if not f.note]
+
+    def write_cover_frame(self) -> tuple[Any, int]:
+        cover = self.spec.sections[0]
+        ws = self.new_sheet(cover.sheet(self.lang), cover.tab_color, (34.0, 22.0, 12.0, 14.0, 40.0))
+        ws.set_row(0, 34)
+        ws.merge_range(0, 0, 0, 4, f"{self.spec.title(self.lang)} · {self.t('workbook.suffix')}",
+                       self.fmt(bold=True, font_size=20, font_color="#1F4E79", valign="vcenter"))
+        ws.write_string(1, 0, self.t("workbook.subtitle", template=self.spec.id,
+                                     version=self.spec.version), self.hint_fmt)
+        row = 3
+        ws.write_string(row, 0, self.t("cover.instructions_title"), self.sub_fmt)
+        row += 1
+        for line in self.t.list("cover.instructions"):
+            ws.merge_range(row, 0, row, 4, line, self.fmt(text_wrap=True, valign="top"))
+            ws.set_row(row, 30 if len(line) > 60 else 18)
+            row += 1
+        row += 1
+        ws.write_string(row, 0, self.t("cover.meta_title"), self.sub_fmt)
+        row += 1
+        for f in self.spec.fields_of("meta"):
+            ws.write_string(row, 0, f.label(self.lang), self.label_fmt)
+            self.write_input(ws, row, 1, f.type, self.values.get(f.id))
+            ws.write_string(row, 4, f.prompt(self.lang), self.note_fmt)
+            self.validate(ws, row, 1, f.type, f.label(self.lang), f.prompt(self.lang), f.min, f.max)
+            self.layout.cells[f.id] = (cover.sheet(self.lang), row, 1)
+            row += 1
+        return ws, row
+
+    def write_cover_summary(self, ws: Any, row: int) -> None:
+        """Store, period and the progress table: formulas over names, written last."""
+        for key, id_ in (("cover.store", "store_name"), ("cover.period", "period")):
+            ws.write_string(row, 0, self.t(key), self.label_fmt)
+            value = self.values.get(id_)
+            ws.write_formula(row, 1, f'=IF({id_}="","",{id_})', self.kpi_fmt("text"),
+                             "" if value in (None, "") else str(value))
+            row += 1
+        row += 1
+        ws.write_string(row, 0, self.t("cover.progress_title"), self.sub_fmt)
+        row += 1
+        for col, text in enumerate(self.t.list("cover.progress_header")):
+            ws.write_string(row, col, text, self.header_fmt)
+        row += 1
+        first = row
+        total_filled = total_all = 0
+        for section in self.spec.sections:
+            ids = self.progress_ids(section)
+            if section.kind == "cover" or not ids:
+                continue
+            filled = self.filled(ids)
+            total_filled += filled
+            total_all += len(ids)
+            ws.write_string(row, 0, self.section_heading(section), self.label_fmt)
+            ws.write_formula(row, 1, f"=COUNTA({','.join(ids)})", self.kpi_fmt("count"), filled)
+            ws.write_number(row, 2, len(ids), self.fmt(num_format="#,##0"))
+            ws.write_formula(row, 3, f"=IFERROR(B{row + 1}/C{row + 1},0)", self.kpi_fmt("percent"),
+                             filled / len(ids))
+            row += 1
+        ws.write_string(row, 0, self.t("cover.progress_total"), self.fmt(bold=True))
+        ws.write_formula(row, 1, f"=SUM(B{first + 1}:B{row})", self.kpi_fmt("count"), total_filled)
+        ws.write_formula(row, 2, f"=SUM(C{first + 1}:C{row})", self.fmt(bold=True, num_format="#,##0"),
+                         total_all)
+        ws.write_formula(row, 3, f"=IFERROR(B{row + 1}/C{row + 1},0)", self.kpi_fmt("percent"),
+                         total_filled / total_all if total_all else 0)
+        ws.conditional_format(first, 3, row, 3, {
+            "type": "data_bar", "bar_color": "#70AD47", "bar_solid": True,
+            "min_type": "num", "min_value": 0, "max_type": "num", "max_value": 1,
+        })
+        row += 2
+        required = [f.id for f in self.spec.fields if f.required]
+        left = len(required) - self.filled(required)
+        ws.write_string(row, 0, self.t("cover.required_left"), self.fmt(bold=True))
+        ws.write_formula(row, 1, f"={len(required)}-COUNTA({','.join(required)})",
+                         self.kpi_fmt("count"), left)
+        ws.conditional_format(row, 1, row, 1, {
+            "type": "cell", "criteria": ">", "value": 0, "format": self.fmt(bg_color=COLOR_MISSING),
+        })
+        ws.activate()
+
+    # -- dashboard -------------------------------------------------------------------------
+
+    def value_of(self, id_: str) -> float | str | None:
+        if id_ in self.kpi_values:
+            return self.kpi_values[id_]
+        v = self.values.get(id_)
+        return v if isinstance(v, int | float) else None
+
+    def format_of(self, id_: str) -> str:
+        item = self.spec.item(id_)
+        if isinstance(item, Kpi):
+            return item.format
+        assert isinstance(item, Field)
+        return item.type
+
+    def dash_cell(self, ws: Any, row: int, col: int, id_: str | None) -> None:
+        if id_ is None:
+            ws.write_blank(row, col, None, self.fmt(border=1, border_color="#BFBFBF"))
+            return
+        value = self.value_of(id_)
+        ws.write_formula(row, col, f'=IF({id_}="","",{id_})', self.kpi_fmt(self.format_of(id_)),
+                         "" if value is None else value)
+
+    def write_dashboard(self) -> None:
+        ws = self.new_sheet(self.t("dashboard.sheet"), "#C00000",
+                            (16.0, 34.0, 16.0, 16.0, 12.0, 16.0))
+        ws.set_landscape()
+        ws.set_row(0, 28)
+        ws.merge_range(0, 0, 0, 5, self.t("dashboard.title"), self.title_fmt)
+        ws.write_string(1, 0, self.t("dashboard.hint"), self.hint_fmt)
+        for col, text in enumerate(self.t.list("dashboard.header")):
+            ws.write_string(2, col, text, self.header_fmt)
+        ws.freeze_panes(3, 2)
+        ws.repeat_rows(2)
+        row = 3
+        shown: set[str] = set()
+        for metric in self.spec.metrics:
+            ws.write_string(row, 0, self.spec.section(metric.section).sheet(self.lang),
+                            self.label_fmt)
+            ws.write_string(row, 1, metric.label(self.lang), self.label_fmt)
+            for col, id_ in enumerate((metric.prev, metric.current, metric.change, metric.target), 2):
+                self.dash_cell(ws, row, col, id_)
+            shown.update(metric.ids)
+            row += 1
+        for k in self.spec.kpis:
+            if k.id in shown:
+                continue
+            ws.write_string(row, 0, self.spec.section_of(k.id).sheet(self.lang), self.label_fmt)
+            ws.write_string(row, 1, k.label(self.lang), self.label_fmt)
+            for col in (2, 4, 5):
+                self.dash_cell(ws, row, col, None)
+            self.dash_cell(ws, row, 3, k.id)
+            row += 1
+        self.write_charts(ws, row + 1)
+
+    def write_charts(self, ws: Any, row: int) -> None:
+        sheet = self.t("dashboard.sheet")
+        ws.write_string(row, 0, self.t("dashboard.chart_data"), self.sub_fmt)
+        row += 1
+        ws.write_string(row, 1, self.t("dashboard.prev"), self.header_fmt)
+        ws.write_string(row, 2, self.t("dashboard.current"), self.header_fmt)
+        row += 1
+        rate_metrics = [m for m in self.spec.metrics
+                        if m.prev and self.format_of(m.current) == "percent"
+                        and self.format_of(m.prev) == "percent"]
+        first = row
+        for m in rate_metrics:
+            ws.write_string(row, 0, m.label(self.lang), self.label_fmt)
+            self.dash_cell(ws, row, 1, m.prev)
+            self.dash_cell(ws, row, 2, m.current)
+            row += 1
+        last = row - 1
+        chart = self.wb.add_chart({"type": "column"})
+        for col, key in ((1, "dashboard.prev"), (2, "dashboard.current")):
+            chart.add_series({
+                "name": self.t(key),
+                "categories": [sheet, first, 0, last, 0],
+                "values": [sheet, first, col, last, col],
+                "data_labels": {"value": True, "num_format": "0.0%"},
+            })
+        chart.set_title({"name": self.t("dashboard.chart_rates")})
+        chart.set_y_axis({"num_format": "0%", "major_gridlines": {"visible": True}})
+        chart.set_legend({"position": "bottom"})
+        chart.set_size({"width": 760, "height": 340})
+        ws.insert_chart(3, 7, chart)
+
+        row += 1
+        first = row
+        for label, id_ in zip(self.t.list("dashboard.gmv_points"),
+                              ("gmv_last_year", "gmv_prev", "gmv", "target_gmv"), strict=True):
+            ws.write_string(row, 0, label, self.label_fmt)
+            self.dash_cell(ws, row, 1, id_)
+            row += 1
+        gmv_chart = self.wb.add_chart({"type": "column"})
+        gmv_chart.add_series({
+            "name": "GMV",
+            "categories": [sheet, first, 0, row - 1, 0],
+            "values": [sheet, first, 1, row - 1, 1],
+            "data_labels": {"value": True, "num_format": "#,##0"},
+            "points": [None, None, {"fill": {"color": "#548235"}}, {"fill": {"color": "#7030A0"}}],
+        })
+        gmv_chart.set_title({"name": self.t("dashboard.chart_gmv")})
+        gmv_chart.set_y_axis({"num_format": "#,##0"})
+        gmv_chart.set_legend({"none": True})
+        gmv_chart.set_size({"width": 760, "height": 340})
+        ws.insert_chart(21, 7, gmv_chart)
+
+    # -- metadata and names ----------------------------------------------------------------
+
+    def write_meta(self) -> None:
+        ws = self.wb.add_worksheet(META_SHEET)
+        for row, (name, value) in enumerate(zip(
+                META_NAMES, (self.spec.id, self.spec.version, self.lang), strict=True)):
+            ws.write_string(row, 0, name)
+            if isinstance(value, int):
+                ws.write_number(row, 1, value)
+            else:
+                ws.write_string(row, 1, value)
+            self.wb.define_name(name, f"={ref(META_SHEET, row, 1)}")
+        ws.protect()
+        ws.very_hidden()
+        for name, value in zip(META_NAMES, (self.spec.id, self.spec.version, self.lang),
+                               strict=True):
+            self.wb.set_custom_property(name, value)
+
+    def define_names(self) -> None:
+        for id_, (sheet, row, col) in sorted(self.layout.cells.items()):
+            self.wb.define_name(id_, f"={ref(sheet, row, col)}")
+        for id_, (sheet, r1, c1, r2, c2) in sorted(self.layout.ranges.items()):
+            a = xl_rowcol_to_cell(r1, c1, row_abs=True, col_abs=True)
+            b = xl_rowcol_to_cell(r2, c2, row_abs=True, col_abs=True)
+            self.wb.define_name(id_, f"='{sheet}'!{a}:{b}")
+
+    def build(self) -> bytes:
+        self.wb.set_properties({
+            "title": f"{self.spec.title(self.lang)} · {self.t('workbook.suffix')}",
+            "subject": self.spec.id,
+            "author": str(self.values.get("author") or "opsbook"),
+            "company": "",
+            "comments": self.t("workbook.subtitle", template=self.spec.id,
+                               version=self.spec.version),
+            "created": FIXED_CREATED,
+        })
+        cover_ws, cover_row = self.write_cover_frame()
+        for section in self.spec.sections:
+            if section.kind != "cover":
+                self.write_section(section)
+        self.write_dashboard()
+        self.write_cover_summary(cover_ws, cover_row + 1)
+        self.write_meta()
+        self.define_names()
+        self.wb.close()
+        return self.buffer.getvalue()
+
+
+def build_workbook(spec: Spec, lang: str, values: Values | None = None) -> bytes:
+    """The workbook as bytes: same spec, language and values give the same bytes."""
+    return _Writer(spec, lang, values or {}).build()
+
+
+def numeric_field_ids(spec: Spec) -> tuple[str, ...]:
+    return tuple(f.id for f in spec.fields if f.type in NUMERIC_TYPES)

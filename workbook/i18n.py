@@ -1,0 +1,64 @@
+"""Locale catalogues: every user-visible string, in zh-CN and en."""
+
+from __future__ import annotations
+
+import sys
+from functools import cache
+from importlib import resources
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DEFAULT_LANG = "zh-CN"
+LANGS = ("zh-CN", "en")
+
+
+class Catalog:
+    """A flat view of one locale's catalogue: dotted keys to strings or lists of strings."""
+
+    def __init__(self, lang: str, entries: dict[str, Any]) -> None:
+        self.lang = lang
+        self.entries = entries
+
+    def __call__(self, key: str, /, **kwargs: object) -> str:
+        value = self.entries[key]
+        if not isinstance(value, str):
+            raise TypeError(f"{key} is a list; use .list()")
+        return value.format(**kwargs) if kwargs else value
+
+    def list(self, key: str) -> list[str]:
+        value = self.entries[key]
+        if not isinstance(value, list):
+            raise TypeError(f"{key} is not a list")
+        return [str(v) for v in value]
+
+
+def _flatten(prefix: str, data: dict[str, Any], out: dict[str, Any]) -> None:
+    for key, value in data.items():
+        full = f"{prefix}{key}"
+        if isinstance(value, dict):
+            _flatten(f"{full}.", value, out)
+        else:
+            out[full] = value
+
+
+def normalize_lang(lang: str | None) -> str:
+    """Map zh, zh_CN, zh-cn, en_US ... to a supported locale; unknown ones to the default."""
+    if not lang:
+        return DEFAULT_LANG
+    low = lang.replace("_", "-").lower()
+    if low.startswith("en"):
+        return "en"
+    return DEFAULT_LANG
+
+
+@cache
+def catalog(lang: str = DEFAULT_LANG) -> Catalog:
+    lang = normalize_lang(lang)
+    ref = resources.files("workbook") / "locales" / f"{lang}.toml"
+    entries: dict[str, Any] = {}
+    _flatten("", tomllib.loads(ref.read_text(encoding="utf-8")), entries)
+    return Catalog(lang, entries)

@@ -1,0 +1,71 @@
+"""The report model: what a filled workbook says, as plain data (no I/O).
+
+The reader builds it from a workbook; the Word writer, `check` and `export` consume it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Literal
+
+from workbook.i18n import catalog
+
+Severity = Literal["error", "warning", "info"]
+FieldValue = float | int | str | dt.date | None
+TableRow = dict[str, FieldValue]
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One finding about the workbook, localized on demand.
+
+    kind: a stable machine name (missing_required, out_of_range, coerced, unreadable_value,
+    kpi_mismatch, cleaned_text, ...); key: the message key under `issues.` in the catalogue.
+    """
+
+    kind: str
+    severity: Severity
+    key: str
+    id: str | None = None
+    cell: str | None = None  # "sheet!B12", as a user finds it in Excel
+    params: tuple[tuple[str, object], ...] = ()
+
+    def message(self, lang: str) -> str:
+        t = catalog(lang)
+        text = t(f"issues.{self.key}", **dict(self.params))
+        return f"{self.cell}: {text}" if self.cell else text
+
+
+@dataclass
+class Report:
+    """Every field, KPI and table of one filled workbook, plus what was found on the way."""
+
+    template_id: str
+    template_version: int
+    lang: str  # the workbook's own language
+    source: str  # the file name it was read from
+    fields: dict[str, FieldValue] = field(default_factory=dict)
+    kpis: dict[str, float | None] = field(default_factory=dict)
+    tables: dict[str, list[TableRow]] = field(default_factory=dict)
+    cells: dict[str, str] = field(default_factory=dict)  # id -> "sheet!B12"
+    issues: list[Issue] = field(default_factory=list)
+
+    def value(self, id_: str) -> FieldValue:
+        """A field or KPI value by id (None when blank)."""
+        if id_ in self.kpis:
+            return self.kpis[id_]
+        return self.fields.get(id_)
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "warning"]
+
+    @property
+    def blocking(self) -> bool:
+        """True when something stops a trustworthy summary (what `check` exits 1 for)."""
+        return bool(self.errors)

@@ -1,0 +1,492 @@
+"""The template spec: a plain, immutable model of the TOML template, read and checked once."""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from workbook import expr
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+LANGS = ("zh-CN", "en")
+DEFAULT_TEMPLATE = "ecommerce-ops-summary"
+
+FieldType = Literal["text", "count", "money", "number", "percent", "date"]
+KpiFormat = Literal["percent", "money", "count", "number", "ratio", "change", "pp"]
+FIELD_TYPES: tuple[str, ...] = ("text", "count", "money", "number", "percent", "date")
+KPI_FORMATS: tuple[str, ...] = ("percent", "money", "count", "number", "ratio", "change", "pp")
+SECTION_KINDS = ("cover", "numbered", "conclusion")
+SUBSECTION_STYLES = ("heading", "list", "plain")
+PLACEHOLDER_FORMATS = ("change", "growth", "rise", "above", "pp", "to")
+
+# Defined names: letters, digits and underscores, starting with a letter, and never shaped
+# like an A1 cell reference (uv1) or an R1C1 one (r, c, r2c3), which Excel would refuse.
+_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+_CELL_LIKE = re.compile(r"^([a-z]{1,3}\d+|r\d*c?\d*|c\d*)$")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+class SpecError(ValueError):
+    """The template spec is not valid; the message names the item."""
+
+
+@dataclass(frozen=True)
+class Text:
+    """A user-visible string in every supported locale."""
+
+    zh_cn: str
+    en: str
+
+    def __call__(self, lang: str) -> str:
+        return self.zh_cn if lang == "zh-CN" else self.en
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    kind: str
+    number: int | None
+    title: Text
+    sheet: Text
+    tab_color: str
+
+
+@dataclass(frozen=True)
+class Subsection:
+    id: str
+    section: str
+    style: str
+    title: Text | None
+
+
+@dataclass(frozen=True)
+class Field:
+    id: str
+    subsection: str
+    type: FieldType
+    label: Text
+    prompt: Text
+    unit: str | None = None
+    required: bool = False
+    note: bool = False
+    min: float | None = None
+    max: float | None = None
+
+
+@dataclass(frozen=True)
+class Kpi:
+    id: str
+    subsection: str
+    expression: str
+    node: expr.Node
+    format: KpiFormat
+    label: Text
+    unit: str | None = None
+
+    @property
+    def refs(self) -> tuple[str, ...]:
+        return expr.references(self.node)
+
+    @property
+    def formula(self) -> str:
+        return expr.excel_formula(self.node)
+
+
+@dataclass(frozen=True)
+class Column:
+    id: str
+    type: FieldType
+    label: Text
+    width: int
+
+
+@dataclass(frozen=True)
+class Table:
+    id: str
+    subsection: str
+    rows: int
+    label: Text
+    columns: tuple[Column, ...]
+
+
+@dataclass(frozen=True)
+class Placeholder:
+    """One `{id}` / `{id:fmt}` / `{id:to:ref}` in a narrative sentence."""
+
+    raw: str
+    id: str
+    fmt: str | None
+    ref: str | None
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return (self.id,) if self.ref is None else (self.id, self.ref)
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    subsection: str
+    lead: Text | None
+    sentences: tuple[Text, ...]
+
+
+@dataclass(frozen=True)
+class Metric:
+    section: str
+    label: Text
+    prev: str | None
+    current: str
+    change: str | None
+    target: str | None
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(i for i in (self.prev, self.current, self.change, self.target) if i)
+
+
+@dataclass(frozen=True)
+class Spec:
+    id: str
+    version: int
+    title: Text
+    units: dict[str, Text]
+    sections: tuple[Section, ...]
+    subsections: tuple[Subsection, ...]
+    fields: tuple[Field, ...]
+    kpis: tuple[Kpi, ...]
+    tables: tuple[Table, ...]
+    paragraphs: tuple[Paragraph, ...]
+    metrics: tuple[Metric, ...]
+    blanks: tuple[str, ...]
+    _by_id: dict[str, Field | Kpi | Table] = field(repr=False, compare=False, default_factory=dict)
+
+    def item(self, id_: str) -> Field | Kpi | Table:
+        return self._by_id[id_]
+
+    def field(self, id_: str) -> Field:
+        item = self._by_id[id_]
+        if not isinstance(item, Field):
+            raise KeyError(id_)
+        return item
+
+    def kpi(self, id_: str) -> Kpi:
+        item = self._by_id[id_]
+        if not isinstance(item, Kpi):
+            raise KeyError(id_)
+        return item
+
+    def has(self, id_: str) -> bool:
+        return id_ in self._by_id
+
+    def section(self, id_: str) -> Section:
+        return next(s for s in self.sections if s.id == id_)
+
+    def subsections_of(self, section_id: str) -> tuple[Subsection, ...]:
+        return tuple(s for s in self.subsections if s.section == section_id)
+
+    def fields_of(self, subsection_id: str) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if f.subsection == subsection_id)
+
+    def kpis_of(self, subsection_id: str) -> tuple[Kpi, ...]:
+        return tuple(k for k in self.kpis if k.subsection == subsection_id)
+
+    def tables_of(self, subsection_id: str) -> tuple[Table, ...]:
+        return tuple(t for t in self.tables if t.subsection == subsection_id)
+
+    def paragraphs_of(self, subsection_id: str) -> tuple[Paragraph, ...]:
+        return tuple(p for p in self.paragraphs if p.subsection == subsection_id)
+
+    def section_of(self, id_: str) -> Section:
+        sub = self._by_id[id_].subsection
+        return self.section(next(s.section for s in self.subsections if s.id == sub))
+
+    def unit_text(self, unit: str | None, lang: str) -> str:
+        return "" if unit is None else self.units[unit](lang)
+
+    @property
+    def kpi_order(self) -> tuple[Kpi, ...]:
+        """KPIs in an order where each comes after the KPIs it reads."""
+        return _topological(self.kpis)
+
+
+def placeholders(sentence: str) -> tuple[Placeholder, ...]:
+    """The placeholders of a narrative sentence, in order."""
+    found = []
+    for m in _PLACEHOLDER.finditer(sentence):
+        parts = m.group(1).split(":")
+        id_, fmt, ref = parts[0], parts[1] if len(parts) > 1 else None, None
+        if fmt == "to" and len(parts) == 3:
+            ref = parts[2]
+        elif len(parts) > 2:
+            raise SpecError(f"placeholder {{{m.group(1)}}} has too many parts")
+        found.append(Placeholder(m.group(0), id_, fmt, ref))
+    return tuple(found)
+
+
+def _topological(kpis: tuple[Kpi, ...]) -> tuple[Kpi, ...]:
+    by_id = {k.id: k for k in kpis}
+    done: dict[str, Kpi] = {}
+    visiting: set[str] = set()
+
+    def visit(k: Kpi) -> None:
+        if k.id in done:
+            return
+        if k.id in visiting:
+            raise SpecError(f"KPI {k.id!r} depends on itself")
+        visiting.add(k.id)
+        for r in k.refs:
+            if r in by_id:
+                visit(by_id[r])
+        visiting.discard(k.id)
+        done[k.id] = k
+
+    for k in kpis:
+        visit(k)
+    return tuple(done.values())
+
+
+# ----------------------------------------------------------------------------------------------
+# Loading
+
+
+def _text(raw: Any, where: str) -> Text:
+    if not isinstance(raw, dict) or set(raw) != set(LANGS):
+        raise SpecError(f"{where}: needs exactly the locales {', '.join(LANGS)}")
+    for lang in LANGS:
+        if not isinstance(raw[lang], str) or not raw[lang].strip():
+            raise SpecError(f"{where}: {lang} text is empty")
+    return Text(raw["zh-CN"], raw["en"])
+
+
+def _opt_text(raw: Any, where: str) -> Text | None:
+    return None if raw is None else _text(raw, where)
+
+
+def _check_id(id_: Any, where: str) -> str:
+    if not isinstance(id_, str) or not _ID.match(id_) or _CELL_LIKE.match(id_):
+        raise SpecError(f"{where}: {id_!r} cannot be a defined name (lower-case letters, digits, _)")
+    return id_
+
+
+def _num(raw: Any, where: str) -> float | None:
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        raise SpecError(f"{where}: must be a number")
+    return float(raw)
+
+
+_DEFAULT_RANGE: dict[str, tuple[float, float]] = {
+    "count": (0, 1e12),
+    "money": (0, 1e13),
+    "number": (0, 1e12),
+    "percent": (0, 1),
+}
+
+
+def from_dict(data: dict[str, Any]) -> Spec:
+    """Build and check a Spec from parsed TOML."""
+    units = {k: _text(v, f"unit {k}") for k, v in data.get("units", {}).items()}
+    sections = tuple(
+        Section(
+            id=s["id"],
+            kind=s["kind"],
+            number=s.get("number"),
+            title=_text(s["title"], f"section {s['id']} title"),
+            sheet=_text(s["sheet"], f"section {s['id']} sheet"),
+            tab_color=s.get("tab_color", "#808080"),
+        )
+        for s in data["sections"]
+    )
+    subsections = tuple(
+        Subsection(
+            id=s["id"],
+            section=s["section"],
+            style=s.get("style", "heading"),
+            title=_opt_text(s.get("title"), f"subsection {s['id']} title"),
+        )
+        for s in data["subsections"]
+    )
+    fields_: list[Field] = []
+    for f in data.get("fields", []):
+        where = f"field {f.get('id')!r}"
+        ftype = f["type"]
+        if ftype not in FIELD_TYPES:
+            raise SpecError(f"{where}: unknown type {ftype!r}")
+        lo, hi = _DEFAULT_RANGE.get(ftype, (None, None))
+        fields_.append(
+            Field(
+                id=_check_id(f["id"], where),
+                subsection=f["subsection"],
+                type=ftype,
+                label=_text(f["label"], f"{where} label"),
+                prompt=_text(f["prompt"], f"{where} prompt"),
+                unit=f.get("unit"),
+                required=bool(f.get("required", False)),
+                note=bool(f.get("note", False)),
+                min=_num(f.get("min", lo), f"{where} min"),
+                max=_num(f.get("max", hi), f"{where} max"),
+            )
+        )
+    kpis: list[Kpi] = []
+    for k in data.get("kpis", []):
+        where = f"KPI {k.get('id')!r}"
+        if k["format"] not in KPI_FORMATS:
+            raise SpecError(f"{where}: unknown format {k['format']!r}")
+        try:
+            node = expr.parse(k["expr"])
+        except expr.ExprError as exc:
+            raise SpecError(f"{where}: {exc}") from exc
+        kpis.append(
+            Kpi(
+                id=_check_id(k["id"], where),
+                subsection=k["subsection"],
+                expression=k["expr"],
+                node=node,
+                format=k["format"],
+                label=_text(k["label"], f"{where} label"),
+                unit=k.get("unit"),
+            )
+        )
+    tables = tuple(
+        Table(
+            id=_check_id(t["id"], f"table {t['id']!r}"),
+            subsection=t["subsection"],
+            rows=int(t["rows"]),
+            label=_text(t["label"], f"table {t['id']} label"),
+            columns=tuple(
+                Column(
+                    id=c["id"],
+                    type=c["type"],
+                    label=_text(c["label"], f"table {t['id']} column {c['id']}"),
+                    width=int(c.get("width", 16)),
+                )
+                for c in t["columns"]
+            ),
+        )
+        for t in data.get("tables", [])
+    )
+    paragraphs = tuple(
+        Paragraph(
+            subsection=p["subsection"],
+            lead=_opt_text(p.get("lead"), f"paragraph lead in {p['subsection']}"),
+            sentences=tuple(
+                _text(s, f"sentence in {p['subsection']}") for s in p["sentences"]
+            ),
+        )
+        for p in data.get("paragraphs", [])
+    )
+    metrics = tuple(
+        Metric(
+            section=m["section"],
+            label=_text(m["label"], "metric label"),
+            prev=m.get("prev"),
+            current=m["current"],
+            change=m.get("change"),
+            target=m.get("target"),
+        )
+        for m in data.get("metrics", [])
+    )
+    by_id: dict[str, Field | Kpi | Table] = {}
+    for item in (*fields_, *kpis, *tables):
+        if item.id in by_id:
+            raise SpecError(f"id {item.id!r} is defined twice")
+        by_id[item.id] = item
+    spec = Spec(
+        id=data["id"],
+        version=int(data["version"]),
+        title=_text(data["title"], "title"),
+        units=units,
+        sections=sections,
+        subsections=subsections,
+        fields=tuple(fields_),
+        kpis=tuple(kpis),
+        tables=tables,
+        paragraphs=paragraphs,
+        metrics=metrics,
+        blanks=tuple(data.get("blanks", ())),
+        _by_id=by_id,
+    )
+    _validate(spec)
+    return spec
+
+
+def _validate(spec: Spec) -> None:
+    section_ids = {s.id for s in spec.sections}
+    sub_ids = {s.id for s in spec.subsections}
+    for sec in spec.sections:
+        if sec.kind not in SECTION_KINDS:
+            raise SpecError(f"section {sec.id!r}: unknown kind {sec.kind!r}")
+        for lang in LANGS:
+            name = sec.sheet(lang)
+            if len(name) > 31 or re.search(r"[:\\/?*\[\]']", name):
+                raise SpecError(f"section {sec.id!r}: {name!r} cannot be a sheet name")
+    for sub in spec.subsections:
+        if sub.section not in section_ids:
+            raise SpecError(f"subsection {sub.id!r}: unknown section {sub.section!r}")
+        if sub.style not in SUBSECTION_STYLES:
+            raise SpecError(f"subsection {sub.id!r}: unknown style {sub.style!r}")
+    for item in (*spec.fields, *spec.kpis, *spec.tables):
+        if item.subsection not in sub_ids:
+            raise SpecError(f"{item.id!r}: unknown subsection {item.subsection!r}")
+    for f in spec.fields:
+        if f.unit is not None and f.unit not in spec.units:
+            raise SpecError(f"field {f.id!r}: unknown unit {f.unit!r}")
+        for lang in LANGS:
+            if len(f.prompt(lang)) > 255:
+                raise SpecError(f"field {f.id!r}: the {lang} prompt is over Excel's 255 characters")
+    for k in spec.kpis:
+        if k.unit is not None and k.unit not in spec.units:
+            raise SpecError(f"KPI {k.id!r}: unknown unit {k.unit!r}")
+        for r in k.refs:
+            target = spec._by_id.get(r)
+            if target is None:
+                raise SpecError(f"KPI {k.id!r}: unknown id {r!r} in {k.expression!r}")
+            if isinstance(target, Table) or (isinstance(target, Field) and target.type in ("text", "date")):
+                raise SpecError(f"KPI {k.id!r}: {r!r} is not a number")
+    spec.kpi_order  # noqa: B018 - raises SpecError on a cycle
+    for p in spec.paragraphs:
+        if p.subsection not in sub_ids:
+            raise SpecError(f"paragraph: unknown subsection {p.subsection!r}")
+        for sentence in p.sentences:
+            for lang in LANGS:
+                for ph in placeholders(sentence(lang)):
+                    for id_ in ph.ids:
+                        if not spec.has(id_):
+                            raise SpecError(f"sentence {sentence(lang)[:30]!r}: unknown id {id_!r}")
+                    if ph.fmt is not None and ph.fmt not in PLACEHOLDER_FORMATS:
+                        raise SpecError(f"sentence placeholder {ph.raw}: unknown format")
+            ids_zh = sorted(p_.raw for p_ in placeholders(sentence("zh-CN")))
+            ids_en = sorted(p_.raw for p_ in placeholders(sentence("en")))
+            if ids_zh != ids_en:
+                raise SpecError(f"sentence {sentence('zh-CN')[:30]!r}: locales differ in figures")
+    for m in spec.metrics:
+        if m.section not in section_ids:
+            raise SpecError(f"metric {m.label.en!r}: unknown section {m.section!r}")
+        for id_ in m.ids:
+            if not spec.has(id_):
+                raise SpecError(f"metric {m.label.en!r}: unknown id {id_!r}")
+    for b in spec.blanks:
+        if not spec.has(b):
+            raise SpecError(f"blank {b!r} is not a field or KPI")
+
+
+def load_path(path: Path) -> Spec:
+    with path.open("rb") as fh:
+        return from_dict(tomllib.load(fh))
+
+
+@cache
+def load(template: str = DEFAULT_TEMPLATE) -> Spec:
+    """The built-in template spec, parsed once per process."""
+    ref = resources.files("workbook") / "templates" / f"{template}.toml"
+    return from_dict(tomllib.loads(ref.read_text(encoding="utf-8")))
