@@ -25,15 +25,15 @@ def check_output(path: Path, *, force: bool, inputs: tuple[Path, ...] = ()) -> N
     for source in inputs:
         with contextlib.suppress(OSError):
             if path.exists() and source.exists() and path.samefile(source):
-                raise OutputError("output_is_input", path=path)
+                raise OutputError("output.is_input", path=path)
         if path.resolve() == source.resolve():
-            raise OutputError("output_is_input", path=path)
+            raise OutputError("output.is_input", path=path)
     if path.is_dir():
-        raise OutputError("output_is_dir", path=path)
+        raise OutputError("output.is_dir", path=path)
     if path.exists() and not force:
-        raise OutputError("output_exists", path=path)
+        raise OutputError("output.exists", path=path)
     if not path.parent.is_dir():
-        raise OutputError("output_dir_missing", path=path, folder=path.parent)
+        raise OutputError("output.dir_missing", path=path, folder=path.parent)
 
 
 def write_atomic(path: Path, data: bytes, *, force: bool, inputs: tuple[Path, ...] = ()) -> None:
@@ -46,7 +46,7 @@ def write_atomic(path: Path, data: bytes, *, force: bool, inputs: tuple[Path, ..
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
-        raise OutputError("output_not_writable", path=path, reason=exc.strerror or exc) from exc
+        raise OutputError("output.not_writable", path=path, reason=exc.strerror or exc) from exc
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -54,10 +54,10 @@ def write_atomic(path: Path, data: bytes, *, force: bool, inputs: tuple[Path, ..
             fh.flush()
             os.fsync(fh.fileno())
         if not force and path.exists():
-            raise OutputError("output_exists", path=path)
+            raise OutputError("output.exists", path=path)
         os.replace(tmp, path)
     except OSError as exc:
-        raise OutputError("output_not_writable", path=path, reason=exc.strerror or exc) from exc
+        raise OutputError("output.not_writable", path=path, reason=exc.strerror or exc) from exc
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
