@@ -96,15 +96,24 @@ class _Writer:
 
     def input_fmt(self, kind: str) -> Any:
         return self.fmt(
-            bg_color=COLOR_INPUT, border=1, border_color=COLOR_INPUT_BORDER, locked=False,
-            num_format=NUMBER_FORMATS[kind], valign="top",
+            bg_color=COLOR_INPUT,
+            border=1,
+            border_color=COLOR_INPUT_BORDER,
+            locked=False,
+            num_format=NUMBER_FORMATS[kind],
+            valign="top",
             text_wrap=kind == "text",
         )
 
     def kpi_fmt(self, kind: str) -> Any:
         return self.fmt(
-            bg_color=COLOR_KPI, font_color=COLOR_KPI_FONT, bold=True, border=1,
-            border_color="#A9D08E", num_format=NUMBER_FORMATS[kind], valign="top",
+            bg_color=COLOR_KPI,
+            font_color=COLOR_KPI_FONT,
+            bold=True,
+            border=1,
+            border_color="#A9D08E",
+            num_format=NUMBER_FORMATS[kind],
+            valign="top",
         )
 
     @property
@@ -160,8 +169,17 @@ class _Writer:
         else:
             ws.write_number(row, col, value, cell_fmt)
 
-    def validate(self, ws: Any, row: int, col: int, kind: str, label: str, prompt: str,
-                 lo: float | None, hi: float | None) -> None:
+    def validate(
+        self,
+        ws: Any,
+        row: int,
+        col: int,
+        kind: str,
+        label: str,
+        prompt: str,
+        lo: float | None,
+        hi: float | None,
+    ) -> None:
         title = label if len(label) <= 32 else label[:31] + "…"
         options: dict[str, Any] = {
             "input_title": title,
@@ -170,16 +188,23 @@ class _Writer:
             "error_type": "stop",
         }
         if kind == "count":
-            options.update(validate="integer", criteria="between", minimum=lo, maximum=hi)
-            message = self.t("validation.integer", min=_fmt_number(lo or 0, kind),
-                             max=_fmt_number(hi or 0, kind))
+            options.update(
+                validate="integer", criteria="between", minimum=int(lo or 0), maximum=int(hi or 0)
+            )
+            message = self.t(
+                "validation.integer", min=_fmt_number(lo or 0, kind), max=_fmt_number(hi or 0, kind)
+            )
         elif kind in ("money", "number", "percent"):
             options.update(validate="decimal", criteria="between", minimum=lo, maximum=hi)
             key = "validation.percent" if kind == "percent" else "validation.decimal"
             message = self.t(key, min=_fmt_number(lo or 0, kind), max=_fmt_number(hi or 0, kind))
         elif kind == "date":
-            options.update(validate="date", criteria="between",
-                           minimum=dt.date(2000, 1, 1), maximum=dt.date(2100, 12, 31))
+            options.update(
+                validate="date",
+                criteria="between",
+                minimum=dt.date(2000, 1, 1),
+                maximum=dt.date(2100, 12, 31),
+            )
             message = self.t("validation.date")
         else:
             limit = int(hi or 500)
@@ -204,8 +229,11 @@ class _Writer:
     def section_heading(self, section: Section) -> str:
         if section.kind == "numbered" and section.number is not None:
             numeral = "一二三四五六七八九十"[section.number - 1]
-            return f"{numeral}、{section.title(self.lang)}" if self.lang == "zh-CN" else (
-                f"{section.number}. {section.title(self.lang)}")
+            return (
+                f"{numeral}、{section.title(self.lang)}"
+                if self.lang == "zh-CN"
+                else (f"{section.number}. {section.title(self.lang)}")
+            )
         return section.title(self.lang)
 
     def subsection_heading(self, index: int, title: str, style: str) -> str:
@@ -216,6 +244,7 @@ class _Writer:
 
     def explain(self, kpi: Kpi) -> str:
         """The KPI's formula in words: field labels with ÷ × + −."""
+
         def words(node: expr.Node, parent: int = 0, right: bool = False) -> str:
             if isinstance(node, expr.Num):
                 return expr.to_excel(node)
@@ -272,20 +301,29 @@ class _Writer:
             unit = "%" if f.type == "percent" else self.spec.unit_text(f.unit, self.lang)
             ws.write_string(row, COL_UNIT, unit, self.label_fmt)
             ws.write_string(row, COL_HINT, f.prompt(self.lang), self.note_fmt)
-        self.validate(ws, row, COL_VALUE, f.type, f.label(self.lang), f.prompt(self.lang),
-                      f.min, f.max)
+        self.validate(
+            ws, row, COL_VALUE, f.type, f.label(self.lang), f.prompt(self.lang), f.min, f.max
+        )
         if f.required:
-            ws.conditional_format(row, COL_VALUE, row, COL_VALUE, {
-                "type": "blanks", "format": self.fmt(bg_color=COLOR_MISSING),
-            })
+            ws.conditional_format(
+                row,
+                COL_VALUE,
+                row,
+                COL_VALUE,
+                {
+                    "type": "blanks",
+                    "format": self.fmt(bg_color=COLOR_MISSING),
+                },
+            )
         self.layout.cells[f.id] = (sheet, row, COL_VALUE)
         return row + 1
 
     def write_kpi_row(self, ws: Any, sheet: str, row: int, k: Kpi) -> int:
         ws.write_string(row, COL_LABEL, "▸ " + k.label(self.lang), self.label_fmt)
         value = self.kpi_values[k.id]
-        ws.write_formula(row, COL_VALUE, k.formula, self.kpi_fmt(k.format),
-                         "" if value is None else value)
+        ws.write_formula(
+            row, COL_VALUE, k.formula, self.kpi_fmt(k.format), "" if value is None else value
+        )
         unit = self.kpi_unit(k)
         ws.write_string(row, COL_UNIT, unit, self.label_fmt)
         ws.write_string(row, COL_HINT, self.explain(k), self.note_fmt)
@@ -316,8 +354,16 @@ class _Writer:
             data = rows[i] if i < len(rows) else {}
             for col, column in enumerate(table.columns):
                 self.write_input(ws, row, col, column.type, data.get(column.id))
-                self.validate(ws, row, col, column.type, column.label(self.lang),
-                              table.label(self.lang), None, 500)
+                self.validate(
+                    ws,
+                    row,
+                    col,
+                    column.type,
+                    column.label(self.lang),
+                    table.label(self.lang),
+                    None,
+                    500,
+                )
             ws.set_row(row, 30)
             row += 1
         self.layout.ranges[table.id] = (sheet, first, 0, row - 1, len(table.columns) - 1)
@@ -329,17 +375,31 @@ class _Writer:
         return sum(1 for i in ids if self.values.get(i) not in (None, ""))
 
     def progress_ids(self, section: Section) -> list[str]:
-        return [f.id for sub in self.spec.subsections_of(section.id)
-                for f in self.spec.fields_of(sub.id) if not f.note]
+        return [
+            f.id
+            for sub in self.spec.subsections_of(section.id)
+            for f in self.spec.fields_of(sub.id)
+            if not f.note
+        ]
 
     def write_cover_frame(self) -> tuple[Any, int]:
         cover = self.spec.sections[0]
         ws = self.new_sheet(cover.sheet(self.lang), cover.tab_color, (34.0, 22.0, 12.0, 14.0, 40.0))
         ws.set_row(0, 34)
-        ws.merge_range(0, 0, 0, 4, f"{self.spec.title(self.lang)} · {self.t('workbook.suffix')}",
-                       self.fmt(bold=True, font_size=20, font_color="#1F4E79", valign="vcenter"))
-        ws.write_string(1, 0, self.t("workbook.subtitle", template=self.spec.id,
-                                     version=self.spec.version), self.hint_fmt)
+        ws.merge_range(
+            0,
+            0,
+            0,
+            4,
+            f"{self.spec.title(self.lang)} · {self.t('workbook.suffix')}",
+            self.fmt(bold=True, font_size=20, font_color="#1F4E79", valign="vcenter"),
+        )
+        ws.write_string(
+            1,
+            0,
+            self.t("workbook.subtitle", template=self.spec.id, version=self.spec.version),
+            self.hint_fmt,
+        )
         row = 3
         ws.write_string(row, 0, self.t("cover.instructions_title"), self.sub_fmt)
         row += 1
@@ -350,7 +410,10 @@ class _Writer:
         row += 1
         ws.write_string(row, 0, self.t("cover.meta_title"), self.sub_fmt)
         row += 1
-        for f in self.spec.fields_of("meta"):
+        meta = [
+            f for sub in self.spec.subsections_of(cover.id) for f in self.spec.fields_of(sub.id)
+        ]
+        for f in meta:
             ws.write_string(row, 0, f.label(self.lang), self.label_fmt)
             self.write_input(ws, row, 1, f.type, self.values.get(f.id))
             ws.write_string(row, 4, f.prompt(self.lang), self.note_fmt)
@@ -361,11 +424,16 @@ class _Writer:
 
     def write_cover_summary(self, ws: Any, row: int) -> None:
         """Store, period and the progress table: formulas over names, written last."""
-        for key, id_ in (("cover.store", "store_name"), ("cover.period", "period")):
-            ws.write_string(row, 0, self.t(key), self.label_fmt)
+        for id_ in self.spec.cover_summary:
+            ws.write_string(row, 0, self.spec.item(id_).label(self.lang), self.label_fmt)
             value = self.values.get(id_)
-            ws.write_formula(row, 1, f'=IF({id_}="","",{id_})', self.kpi_fmt("text"),
-                             "" if value in (None, "") else str(value))
+            ws.write_formula(
+                row,
+                1,
+                f'=IF({id_}="","",{id_})',
+                self.kpi_fmt("text"),
+                "" if value in (None, "") else str(value),
+            )
             row += 1
         row += 1
         ws.write_string(row, 0, self.t("cover.progress_title"), self.sub_fmt)
@@ -385,28 +453,60 @@ class _Writer:
             ws.write_string(row, 0, self.section_heading(section), self.label_fmt)
             ws.write_formula(row, 1, f"=COUNTA({','.join(ids)})", self.kpi_fmt("count"), filled)
             ws.write_number(row, 2, len(ids), self.fmt(num_format="#,##0"))
-            ws.write_formula(row, 3, f"=IFERROR(B{row + 1}/C{row + 1},0)", self.kpi_fmt("percent"),
-                             filled / len(ids))
+            ws.write_formula(
+                row,
+                3,
+                f"=IFERROR(B{row + 1}/C{row + 1},0)",
+                self.kpi_fmt("percent"),
+                filled / len(ids),
+            )
             row += 1
         ws.write_string(row, 0, self.t("cover.progress_total"), self.fmt(bold=True))
         ws.write_formula(row, 1, f"=SUM(B{first + 1}:B{row})", self.kpi_fmt("count"), total_filled)
-        ws.write_formula(row, 2, f"=SUM(C{first + 1}:C{row})", self.fmt(bold=True, num_format="#,##0"),
-                         total_all)
-        ws.write_formula(row, 3, f"=IFERROR(B{row + 1}/C{row + 1},0)", self.kpi_fmt("percent"),
-                         total_filled / total_all if total_all else 0)
-        ws.conditional_format(first, 3, row, 3, {
-            "type": "data_bar", "bar_color": "#70AD47", "bar_solid": True,
-            "min_type": "num", "min_value": 0, "max_type": "num", "max_value": 1,
-        })
+        ws.write_formula(
+            row, 2, f"=SUM(C{first + 1}:C{row})", self.fmt(bold=True, num_format="#,##0"), total_all
+        )
+        ws.write_formula(
+            row,
+            3,
+            f"=IFERROR(B{row + 1}/C{row + 1},0)",
+            self.kpi_fmt("percent"),
+            total_filled / total_all if total_all else 0,
+        )
+        ws.conditional_format(
+            first,
+            3,
+            row,
+            3,
+            {
+                "type": "data_bar",
+                "bar_color": "#70AD47",
+                "bar_solid": True,
+                "min_type": "num",
+                "min_value": 0,
+                "max_type": "num",
+                "max_value": 1,
+            },
+        )
         row += 2
         required = [f.id for f in self.spec.fields if f.required]
         left = len(required) - self.filled(required)
         ws.write_string(row, 0, self.t("cover.required_left"), self.fmt(bold=True))
-        ws.write_formula(row, 1, f"={len(required)}-COUNTA({','.join(required)})",
-                         self.kpi_fmt("count"), left)
-        ws.conditional_format(row, 1, row, 1, {
-            "type": "cell", "criteria": ">", "value": 0, "format": self.fmt(bg_color=COLOR_MISSING),
-        })
+        ws.write_formula(
+            row, 1, f"={len(required)}-COUNTA({','.join(required)})", self.kpi_fmt("count"), left
+        )
+        ws.conditional_format(
+            row,
+            1,
+            row,
+            1,
+            {
+                "type": "cell",
+                "criteria": ">",
+                "value": 0,
+                "format": self.fmt(bg_color=COLOR_MISSING),
+            },
+        )
         ws.activate()
 
     # -- dashboard -------------------------------------------------------------------------
@@ -429,12 +529,18 @@ class _Writer:
             ws.write_blank(row, col, None, self.fmt(border=1, border_color="#BFBFBF"))
             return
         value = self.value_of(id_)
-        ws.write_formula(row, col, f'=IF({id_}="","",{id_})', self.kpi_fmt(self.format_of(id_)),
-                         "" if value is None else value)
+        ws.write_formula(
+            row,
+            col,
+            f'=IF({id_}="","",{id_})',
+            self.kpi_fmt(self.format_of(id_)),
+            "" if value is None else value,
+        )
 
     def write_dashboard(self) -> None:
-        ws = self.new_sheet(self.t("dashboard.sheet"), "#C00000",
-                            (16.0, 34.0, 16.0, 16.0, 12.0, 16.0))
+        ws = self.new_sheet(
+            self.t("dashboard.sheet"), "#C00000", (16.0, 34.0, 16.0, 16.0, 12.0, 16.0)
+        )
         ws.set_landscape()
         ws.set_row(0, 28)
         ws.merge_range(0, 0, 0, 5, self.t("dashboard.title"), self.title_fmt)
@@ -446,10 +552,13 @@ class _Writer:
         row = 3
         shown: set[str] = set()
         for metric in self.spec.metrics:
-            ws.write_string(row, 0, self.spec.section(metric.section).sheet(self.lang),
-                            self.label_fmt)
+            ws.write_string(
+                row, 0, self.spec.section(metric.section).sheet(self.lang), self.label_fmt
+            )
             ws.write_string(row, 1, metric.label(self.lang), self.label_fmt)
-            for col, id_ in enumerate((metric.prev, metric.current, metric.change, metric.target), 2):
+            for col, id_ in enumerate(
+                (metric.prev, metric.current, metric.change, metric.target), 2
+            ):
                 self.dash_cell(ws, row, col, id_)
             shown.update(metric.ids)
             row += 1
@@ -465,63 +574,64 @@ class _Writer:
         self.write_charts(ws, row + 1)
 
     def write_charts(self, ws: Any, row: int) -> None:
+        """Each spec chart: a small data block below the KPI table, and a native chart beside it."""
         sheet = self.t("dashboard.sheet")
         ws.write_string(row, 0, self.t("dashboard.chart_data"), self.sub_fmt)
         row += 1
-        ws.write_string(row, 1, self.t("dashboard.prev"), self.header_fmt)
-        ws.write_string(row, 2, self.t("dashboard.current"), self.header_fmt)
-        row += 1
-        rate_metrics = [m for m in self.spec.metrics
-                        if m.prev and self.format_of(m.current) == "percent"
-                        and self.format_of(m.prev) == "percent"]
-        first = row
-        for m in rate_metrics:
-            ws.write_string(row, 0, m.label(self.lang), self.label_fmt)
-            self.dash_cell(ws, row, 1, m.prev)
-            self.dash_cell(ws, row, 2, m.current)
+        anchor_row = 3
+        for chart_spec in self.spec.charts:
+            chart = self.wb.add_chart({"type": "column"})
+            if chart_spec.kind == "rates":
+                ws.write_string(row, 1, self.t("dashboard.prev"), self.header_fmt)
+                ws.write_string(row, 2, self.t("dashboard.current"), self.header_fmt)
+                row += 1
+                first = row
+                for m in self.spec.metrics:
+                    if m.prev and self.format_of(m.current) == self.format_of(m.prev) == "percent":
+                        ws.write_string(row, 0, m.label(self.lang), self.label_fmt)
+                        self.dash_cell(ws, row, 1, m.prev)
+                        self.dash_cell(ws, row, 2, m.current)
+                        row += 1
+                for col, key in ((1, "dashboard.prev"), (2, "dashboard.current")):
+                    chart.add_series(
+                        {
+                            "name": self.t(key),
+                            "categories": [sheet, first, 0, row - 1, 0],
+                            "values": [sheet, first, col, row - 1, col],
+                            "data_labels": {"value": True, "num_format": "0.0%"},
+                        }
+                    )
+                chart.set_y_axis({"num_format": "0%", "major_gridlines": {"visible": True}})
+                chart.set_legend({"position": "bottom"})
+            else:
+                first = row
+                for point in chart_spec.points:
+                    ws.write_string(row, 0, point.label(self.lang), self.label_fmt)
+                    self.dash_cell(ws, row, 1, point.id)
+                    row += 1
+                chart.add_series(
+                    {
+                        "name": chart_spec.title(self.lang),
+                        "categories": [sheet, first, 0, row - 1, 0],
+                        "values": [sheet, first, 1, row - 1, 1],
+                        "data_labels": {"value": True, "num_format": "#,##0"},
+                    }
+                )
+                chart.set_y_axis({"num_format": "#,##0"})
+                chart.set_legend({"none": True})
+            chart.set_title({"name": chart_spec.title(self.lang)})
+            chart.set_size({"width": 760, "height": 340})
+            ws.insert_chart(anchor_row, 7, chart)
+            anchor_row += 18
             row += 1
-        last = row - 1
-        chart = self.wb.add_chart({"type": "column"})
-        for col, key in ((1, "dashboard.prev"), (2, "dashboard.current")):
-            chart.add_series({
-                "name": self.t(key),
-                "categories": [sheet, first, 0, last, 0],
-                "values": [sheet, first, col, last, col],
-                "data_labels": {"value": True, "num_format": "0.0%"},
-            })
-        chart.set_title({"name": self.t("dashboard.chart_rates")})
-        chart.set_y_axis({"num_format": "0%", "major_gridlines": {"visible": True}})
-        chart.set_legend({"position": "bottom"})
-        chart.set_size({"width": 760, "height": 340})
-        ws.insert_chart(3, 7, chart)
-
-        row += 1
-        first = row
-        for label, id_ in zip(self.t.list("dashboard.gmv_points"),
-                              ("gmv_last_year", "gmv_prev", "gmv", "target_gmv"), strict=True):
-            ws.write_string(row, 0, label, self.label_fmt)
-            self.dash_cell(ws, row, 1, id_)
-            row += 1
-        gmv_chart = self.wb.add_chart({"type": "column"})
-        gmv_chart.add_series({
-            "name": "GMV",
-            "categories": [sheet, first, 0, row - 1, 0],
-            "values": [sheet, first, 1, row - 1, 1],
-            "data_labels": {"value": True, "num_format": "#,##0"},
-            "points": [None, None, {"fill": {"color": "#548235"}}, {"fill": {"color": "#7030A0"}}],
-        })
-        gmv_chart.set_title({"name": self.t("dashboard.chart_gmv")})
-        gmv_chart.set_y_axis({"num_format": "#,##0"})
-        gmv_chart.set_legend({"none": True})
-        gmv_chart.set_size({"width": 760, "height": 340})
-        ws.insert_chart(21, 7, gmv_chart)
 
     # -- metadata and names ----------------------------------------------------------------
 
     def write_meta(self) -> None:
         ws = self.wb.add_worksheet(META_SHEET)
-        for row, (name, value) in enumerate(zip(
-                META_NAMES, (self.spec.id, self.spec.version, self.lang), strict=True)):
+        for row, (name, value) in enumerate(
+            zip(META_NAMES, (self.spec.id, self.spec.version, self.lang), strict=True)
+        ):
             ws.write_string(row, 0, name)
             if isinstance(value, int):
                 ws.write_number(row, 1, value)
@@ -530,8 +640,9 @@ class _Writer:
             self.wb.define_name(name, f"={ref(META_SHEET, row, 1)}")
         ws.protect()
         ws.very_hidden()
-        for name, value in zip(META_NAMES, (self.spec.id, self.spec.version, self.lang),
-                               strict=True):
+        for name, value in zip(
+            META_NAMES, (self.spec.id, self.spec.version, self.lang), strict=True
+        ):
             self.wb.set_custom_property(name, value)
 
     def define_names(self) -> None:
@@ -543,15 +654,18 @@ class _Writer:
             self.wb.define_name(id_, f"='{sheet}'!{a}:{b}")
 
     def build(self) -> bytes:
-        self.wb.set_properties({
-            "title": f"{self.spec.title(self.lang)} · {self.t('workbook.suffix')}",
-            "subject": self.spec.id,
-            "author": str(self.values.get("author") or "opsbook"),
-            "company": "",
-            "comments": self.t("workbook.subtitle", template=self.spec.id,
-                               version=self.spec.version),
-            "created": FIXED_CREATED,
-        })
+        self.wb.set_properties(
+            {
+                "title": f"{self.spec.title(self.lang)} · {self.t('workbook.suffix')}",
+                "subject": self.spec.id,
+                "author": str(self.values.get("author") or "opsbook"),
+                "company": "",
+                "comments": self.t(
+                    "workbook.subtitle", template=self.spec.id, version=self.spec.version
+                ),
+                "created": FIXED_CREATED,
+            }
+        )
         cover_ws, cover_row = self.write_cover_frame()
         for section in self.spec.sections:
             if section.kind != "cover":

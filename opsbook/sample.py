@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from importlib import resources
 from typing import Any
 
 from workbook.i18n import normalize_lang
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from workbook.tomlcompat import tomllib
 
 
 def sample_values(lang: str) -> dict[str, Any]:

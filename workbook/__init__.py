@@ -1,1 +1,1 @@
-"""The workbook side of opsbook: the template spec, KPI expressions, and reading filled workbooks."""
+"""The workbook side of opsbook: the template spec, KPI expressions, reading workbooks."""

@@ -11,7 +11,9 @@ class ExitCode(IntEnum):
     """The exit codes of every opsbook command (README, "Exit codes")."""
 
     OK = 0
-    DATA = 1  # the workbook was read, but its data blocks the summary (check) or a batch item failed
+    DATA = (
+        1  # the workbook was read, but its data blocks the summary (check) or a batch item failed
+    )
     USAGE = 2  # the command line is wrong (click's own code for usage errors)
     UNREADABLE = 3  # the input is missing, not a workbook, damaged, encrypted or another template
     UNSAFE = 4  # the input was refused as unsafe: too large, too many parts, hostile XML

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from functools import cache
 from importlib import resources
 from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from workbook.tomlcompat import tomllib
 
 DEFAULT_LANG = "zh-CN"
 LANGS = ("zh-CN", "en")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -11,11 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from workbook import expr
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
+from workbook.tomlcompat import tomllib
 
 LANGS = ("zh-CN", "en")
 DEFAULT_TEMPLATE = "ecommerce-ops-summary"
@@ -154,6 +149,22 @@ class Metric:
 
 
 @dataclass(frozen=True)
+class ChartPoint:
+    id: str
+    label: Text
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A native chart on the dashboard: "rates" (previous vs current of percentage metrics) or
+    "points" (one column per id)."""
+
+    kind: str
+    title: Text
+    points: tuple[ChartPoint, ...] = ()
+
+
+@dataclass(frozen=True)
 class Spec:
     id: str
     version: int
@@ -167,6 +178,8 @@ class Spec:
     paragraphs: tuple[Paragraph, ...]
     metrics: tuple[Metric, ...]
     blanks: tuple[str, ...]
+    cover_summary: tuple[str, ...] = ()
+    charts: tuple[Chart, ...] = ()
     _by_id: dict[str, Field | Kpi | Table] = field(repr=False, compare=False, default_factory=dict)
 
     def item(self, id_: str) -> Field | Kpi | Table:
@@ -273,7 +286,9 @@ def _opt_text(raw: Any, where: str) -> Text | None:
 
 def _check_id(id_: Any, where: str) -> str:
     if not isinstance(id_, str) or not _ID.match(id_) or _CELL_LIKE.match(id_):
-        raise SpecError(f"{where}: {id_!r} cannot be a defined name (lower-case letters, digits, _)")
+        raise SpecError(
+            f"{where}: {id_!r} cannot be a defined name (lower-case letters, digits, _)"
+        )
     return id_
 
 
@@ -379,9 +394,7 @@ def from_dict(data: dict[str, Any]) -> Spec:
         Paragraph(
             subsection=p["subsection"],
             lead=_opt_text(p.get("lead"), f"paragraph lead in {p['subsection']}"),
-            sentences=tuple(
-                _text(s, f"sentence in {p['subsection']}") for s in p["sentences"]
-            ),
+            sentences=tuple(_text(s, f"sentence in {p['subsection']}") for s in p["sentences"]),
         )
         for p in data.get("paragraphs", [])
     )
@@ -396,8 +409,20 @@ def from_dict(data: dict[str, Any]) -> Spec:
         )
         for m in data.get("metrics", [])
     )
+    charts = tuple(
+        Chart(
+            kind=c["kind"],
+            title=_text(c["title"], "chart title"),
+            points=tuple(
+                ChartPoint(p["id"], _text(p["label"], f"chart point {p['id']}"))
+                for p in c.get("points", ())
+            ),
+        )
+        for c in data.get("charts", [])
+    )
     by_id: dict[str, Field | Kpi | Table] = {}
-    for item in (*fields_, *kpis, *tables):
+    items: list[Field | Kpi | Table] = [*fields_, *kpis, *tables]
+    for item in items:
         if item.id in by_id:
             raise SpecError(f"id {item.id!r} is defined twice")
         by_id[item.id] = item
@@ -414,6 +439,8 @@ def from_dict(data: dict[str, Any]) -> Spec:
         paragraphs=paragraphs,
         metrics=metrics,
         blanks=tuple(data.get("blanks", ())),
+        cover_summary=tuple(data.get("cover_summary", ())),
+        charts=charts,
         _by_id=by_id,
     )
     _validate(spec)
@@ -435,7 +462,7 @@ def _validate(spec: Spec) -> None:
             raise SpecError(f"subsection {sub.id!r}: unknown section {sub.section!r}")
         if sub.style not in SUBSECTION_STYLES:
             raise SpecError(f"subsection {sub.id!r}: unknown style {sub.style!r}")
-    for item in (*spec.fields, *spec.kpis, *spec.tables):
+    for item in spec._by_id.values():
         if item.subsection not in sub_ids:
             raise SpecError(f"{item.id!r}: unknown subsection {item.subsection!r}")
     for f in spec.fields:
@@ -451,7 +478,9 @@ def _validate(spec: Spec) -> None:
             target = spec._by_id.get(r)
             if target is None:
                 raise SpecError(f"KPI {k.id!r}: unknown id {r!r} in {k.expression!r}")
-            if isinstance(target, Table) or (isinstance(target, Field) and target.type in ("text", "date")):
+            if isinstance(target, Table) or (
+                isinstance(target, Field) and target.type in ("text", "date")
+            ):
                 raise SpecError(f"KPI {k.id!r}: {r!r} is not a number")
     spec.kpi_order  # noqa: B018 - raises SpecError on a cycle
     for p in spec.paragraphs:
@@ -475,6 +504,15 @@ def _validate(spec: Spec) -> None:
         for id_ in m.ids:
             if not spec.has(id_):
                 raise SpecError(f"metric {m.label.en!r}: unknown id {id_!r}")
+    for chart in spec.charts:
+        if chart.kind not in ("rates", "points"):
+            raise SpecError(f"chart {chart.title.en!r}: unknown kind {chart.kind!r}")
+        for point in chart.points:
+            if not spec.has(point.id):
+                raise SpecError(f"chart {chart.title.en!r}: unknown id {point.id!r}")
+    for id_ in spec.cover_summary:
+        if not spec.has(id_):
+            raise SpecError(f"cover_summary: unknown id {id_!r}")
     for b in spec.blanks:
         if not spec.has(b):
             raise SpecError(f"blank {b!r} is not a field or KPI")
