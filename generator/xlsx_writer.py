@@ -279,10 +279,14 @@ class _Writer:
                 text = self.subsection_heading(heading_index, sub.title(self.lang), sub.style)
                 ws.merge_range(row, 0, row, last_col, text, self.sub_fmt)
                 row += 1
-            for f in self.spec.fields_of(sub.id):
+            fields = self.spec.fields_of(sub.id)
+            # figures first, then the KPIs computed from them, then free-text notes
+            for f in (f for f in fields if not f.note):
                 row = self.write_field_row(ws, name, row, f)
             for k in self.spec.kpis_of(sub.id):
                 row = self.write_kpi_row(ws, name, row, k)
+            for f in (f for f in fields if f.note):
+                row = self.write_field_row(ws, name, row, f)
             for table in self.spec.tables_of(sub.id):
                 row = self.write_table(ws, name, row, table)
             row += 1  # a blank row between subsections
