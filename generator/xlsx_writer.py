@@ -15,6 +15,7 @@ from workbook import expr
 from workbook.calc import NUMERIC_TYPES, compute_kpis
 from workbook.i18n import Catalog, catalog
 from workbook.spec import Field, Kpi, Section, Spec, Table
+from workbook.values import clean_text
 
 META_SHEET = "_opsbook"
 META_NAMES = ("opsbook_template", "opsbook_version", "opsbook_lang")
@@ -47,6 +48,25 @@ COLOR_SUB = "#EDEDED"
 COLOR_MISSING = "#F8CBAD"
 
 Values = Mapping[str, Any]
+ExtraCell = str | int | float | dt.date | None
+
+
+@dataclass(frozen=True)
+class ExtraSheet:
+    """A read-only table added after the dashboard (the roll-up's per-person sheet).
+
+    kinds: one NUMBER_FORMATS key per column ("text", "count", "money", "percent", ...);
+    notes: lines written below the table.
+    """
+
+    name: str
+    title: str
+    header: tuple[str, ...]
+    kinds: tuple[str, ...]
+    rows: tuple[tuple[ExtraCell, ...], ...]
+    notes: tuple[str, ...] = ()
+    widths: tuple[float, ...] = ()
+    tab_color: str = "#808080"
 
 
 @dataclass
@@ -69,8 +89,11 @@ def _fmt_number(value: float, kind: str) -> str:
 
 
 class _Writer:
-    def __init__(self, spec: Spec, lang: str, values: Values) -> None:
+    def __init__(
+        self, spec: Spec, lang: str, values: Values, extra_sheets: Sequence[ExtraSheet] = ()
+    ) -> None:
         self.spec = spec
+        self.extra_sheets = tuple(extra_sheets)
         self.lang = lang
         self.t: Catalog = catalog(lang)
         self.values = dict(values)
@@ -137,6 +160,10 @@ class _Writer:
         return self.fmt(text_wrap=True, valign="top")
 
     @property
+    def unit_fmt(self) -> Any:
+        return self.fmt(valign="top", indent=1)
+
+    @property
     def note_fmt(self) -> Any:
         return self.fmt(text_wrap=True, valign="top", font_color="#595959", font_size=9)
 
@@ -159,7 +186,8 @@ class _Writer:
         if value is None or value == "":
             ws.write_blank(row, col, None, cell_fmt)
         elif kind == "text":
-            ws.write_string(row, col, str(value), cell_fmt)
+            # XML refuses control characters: a store name pasted with one would corrupt the file
+            ws.write_string(row, col, clean_text(str(value))[0], cell_fmt)
         elif kind == "date":
             if isinstance(value, str):
                 value = dt.date.fromisoformat(value)
@@ -267,8 +295,9 @@ class _Writer:
         ws.set_row(0, 28)
         ws.merge_range(0, 0, 0, last_col, self.section_heading(section), self.title_fmt)
         ws.write_string(1, 0, self.t("sheet.hint"), self.hint_fmt)
-        for col, text in enumerate(self.t.list("sheet.header")):
-            ws.write_string(2, col, text, self.header_fmt)
+        headers = self.t.list("sheet.header")
+        for col in range(last_col + 1):  # the header band spans any wider table below
+            ws.write_string(2, col, headers[col] if col < len(headers) else "", self.header_fmt)
         ws.freeze_panes(FIRST_ROW, 0)
         ws.repeat_rows(2)
         row = FIRST_ROW
@@ -300,10 +329,18 @@ class _Writer:
             ws.merge_range(row, COL_VALUE, row, COL_HINT, "", self.input_fmt("text"))
             self.write_input(ws, row, COL_VALUE, f.type, value)
             ws.set_row(row, 90)
+        elif f.type == "text":
+            # Short free text (store, scope, goals) spans value and unit, with room to wrap.
+            ws.merge_range(row, COL_VALUE, row, COL_UNIT, "", self.input_fmt("text"))
+            self.write_input(ws, row, COL_VALUE, f.type, self.values.get(f.id))
+            ws.write_string(row, COL_HINT, f.prompt(self.lang), self.note_fmt)
+            limit = f.max or 500
+            ws.set_row(row, 15 if limit <= 40 else 30 if limit <= 120 else 60)
         else:
             self.write_input(ws, row, COL_VALUE, f.type, self.values.get(f.id))
-            unit = "%" if f.type == "percent" else self.spec.unit_text(f.unit, self.lang)
-            ws.write_string(row, COL_UNIT, unit, self.label_fmt)
+            # percentages show their % sign in the cell itself
+            unit = "" if f.type == "percent" else self.spec.unit_text(f.unit, self.lang)
+            ws.write_string(row, COL_UNIT, unit, self.unit_fmt)
             ws.write_string(row, COL_HINT, f.prompt(self.lang), self.note_fmt)
         self.validate(
             ws, row, COL_VALUE, f.type, f.label(self.lang), f.prompt(self.lang), f.min, f.max
@@ -329,7 +366,7 @@ class _Writer:
             row, COL_VALUE, k.formula, self.kpi_fmt(k.format), "" if value is None else value
         )
         unit = self.kpi_unit(k)
-        ws.write_string(row, COL_UNIT, unit, self.label_fmt)
+        ws.write_string(row, COL_UNIT, unit, self.unit_fmt)
         ws.write_string(row, COL_HINT, self.explain(k), self.note_fmt)
         self.layout.cells[k.id] = (sheet, row, COL_VALUE)
         return row + 1
@@ -338,7 +375,7 @@ class _Writer:
         if k.unit is not None:
             return self.spec.unit_text(k.unit, self.lang)
         if k.format in ("percent", "change"):
-            return "%"
+            return ""  # the number format shows the % sign
         if k.format == "money":
             return self.spec.unit_text("yuan", self.lang)
         if k.format == "ratio":
@@ -436,7 +473,7 @@ class _Writer:
                 1,
                 f'=IF({id_}="","",{id_})',
                 self.kpi_fmt("text"),
-                "" if value in (None, "") else str(value),
+                "" if value in (None, "") else clean_text(str(value))[0],
             )
             row += 1
         row += 1
@@ -543,7 +580,7 @@ class _Writer:
 
     def write_dashboard(self) -> None:
         ws = self.new_sheet(
-            self.t("dashboard.sheet"), "#C00000", (16.0, 34.0, 16.0, 16.0, 12.0, 16.0)
+            self.t("dashboard.sheet"), "#C00000", (16.0, 34.0, 20.0, 16.0, 12.0, 16.0)
         )
         ws.set_landscape()
         ws.set_row(0, 28)
@@ -578,55 +615,107 @@ class _Writer:
         self.write_charts(ws, row + 1)
 
     def write_charts(self, ws: Any, row: int) -> None:
-        """Each spec chart: a small data block below the KPI table, and a native chart beside it."""
+        """Each spec chart: a small data block below the KPI table, and a native chart beside it.
+
+        The data block uses the wide metric column for labels (B) and C, D for values.
+        """
         sheet = self.t("dashboard.sheet")
-        ws.write_string(row, 0, self.t("dashboard.chart_data"), self.sub_fmt)
+        ws.write_string(row, 1, self.t("dashboard.chart_data"), self.sub_fmt)
         row += 1
         anchor_row = 3
         for chart_spec in self.spec.charts:
-            chart = self.wb.add_chart({"type": "column"})
             if chart_spec.kind == "rates":
-                ws.write_string(row, 1, self.t("dashboard.prev"), self.header_fmt)
-                ws.write_string(row, 2, self.t("dashboard.current"), self.header_fmt)
+                # horizontal bars: long metric names read on the category axis
+                chart = self.wb.add_chart({"type": "bar"})
+                ws.write_string(row, 2, self.t("dashboard.prev"), self.header_fmt)
+                ws.write_string(row, 3, self.t("dashboard.current"), self.header_fmt)
                 row += 1
                 first = row
-                for m in self.spec.metrics:
-                    if m.prev and self.format_of(m.current) == self.format_of(m.prev) == "percent":
-                        ws.write_string(row, 0, m.label(self.lang), self.label_fmt)
-                        self.dash_cell(ws, row, 1, m.prev)
-                        self.dash_cell(ws, row, 2, m.current)
-                        row += 1
-                for col, key in ((1, "dashboard.prev"), (2, "dashboard.current")):
+                by_current = {m.current: m for m in self.spec.metrics}
+                for current in chart_spec.metrics:
+                    m = by_current[current]
+                    ws.write_string(row, 1, m.label(self.lang), self.label_fmt)
+                    self.dash_cell(ws, row, 2, m.prev)
+                    self.dash_cell(ws, row, 3, m.current)
+                    row += 1
+                for col, key in ((2, "dashboard.prev"), (3, "dashboard.current")):
                     chart.add_series(
                         {
                             "name": self.t(key),
-                            "categories": [sheet, first, 0, row - 1, 0],
+                            "categories": [sheet, first, 1, row - 1, 1],
                             "values": [sheet, first, col, row - 1, col],
-                            "data_labels": {"value": True, "num_format": "0.0%"},
                         }
                     )
-                chart.set_y_axis({"num_format": "0%", "major_gridlines": {"visible": True}})
+                chart.set_x_axis(
+                    {"num_format": "0%", "min": 0, "major_gridlines": {"visible": True}}
+                )
+                chart.set_y_axis({"reverse": True})  # first metric on top, as in the table
                 chart.set_legend({"position": "bottom"})
             else:
+                chart = self.wb.add_chart({"type": "column"})
                 first = row
                 for point in chart_spec.points:
-                    ws.write_string(row, 0, point.label(self.lang), self.label_fmt)
-                    self.dash_cell(ws, row, 1, point.id)
+                    ws.write_string(row, 1, point.label(self.lang), self.label_fmt)
+                    self.dash_cell(ws, row, 2, point.id)
                     row += 1
                 chart.add_series(
                     {
                         "name": chart_spec.title(self.lang),
-                        "categories": [sheet, first, 0, row - 1, 0],
-                        "values": [sheet, first, 1, row - 1, 1],
+                        "categories": [sheet, first, 1, row - 1, 1],
+                        "values": [sheet, first, 2, row - 1, 2],
                         "data_labels": {"value": True, "num_format": "#,##0"},
                     }
                 )
-                chart.set_y_axis({"num_format": "#,##0"})
+                chart.set_y_axis({"num_format": "#,##0", "min": 0})
                 chart.set_legend({"none": True})
             chart.set_title({"name": chart_spec.title(self.lang)})
-            chart.set_size({"width": 760, "height": 340})
+            height = 420 if chart_spec.kind == "rates" else 340
+            chart.set_size({"width": 760, "height": height})
             ws.insert_chart(anchor_row, 7, chart)
-            anchor_row += 18
+            anchor_row += height // 20 + 2  # default rows are 20 px high
+            row += 1
+
+    # -- extra sheets ----------------------------------------------------------------------
+
+    def write_extra(self, sheet: ExtraSheet) -> None:
+        """A title, a header row and plain values: no inputs, no defined names."""
+        widths = sheet.widths or tuple(18.0 for _ in sheet.header)
+        ws = self.new_sheet(sheet.name, sheet.tab_color, widths)
+        ws.protect("", {"format_columns": True, "format_rows": True, "autofilter": True})
+        last_col = max(len(sheet.header) - 1, 1)
+        ws.set_row(0, 28)
+        ws.merge_range(0, 0, 0, last_col, sheet.title, self.title_fmt)
+        for col, text in enumerate(sheet.header):
+            ws.write_string(2, col, text, self.header_fmt)
+        ws.freeze_panes(3, 1)
+        ws.repeat_rows(2)
+        row = 3
+        for cells in sheet.rows:
+            for col, (value, kind) in enumerate(zip(cells, sheet.kinds, strict=True)):
+                cell_fmt = self.fmt(
+                    border=1,
+                    border_color="#BFBFBF",
+                    num_format=NUMBER_FORMATS[kind],
+                    valign="top",
+                    text_wrap=kind == "text",
+                )
+                if value is None or value == "":
+                    ws.write_blank(row, col, None, cell_fmt)
+                elif isinstance(value, str):
+                    ws.write_string(row, col, value, cell_fmt)
+                elif isinstance(value, dt.date):
+                    ws.write_datetime(
+                        row, col, dt.datetime(value.year, value.month, value.day), cell_fmt
+                    )
+                else:
+                    ws.write_number(row, col, value, cell_fmt)
+            row += 1
+        if sheet.rows:
+            ws.autofilter(2, 0, row - 1, len(sheet.header) - 1)
+        row += 1
+        for line in sheet.notes:
+            if line:
+                ws.write_string(row, 0, line)
             row += 1
 
     # -- metadata and names ----------------------------------------------------------------
@@ -662,7 +751,7 @@ class _Writer:
             {
                 "title": f"{self.spec.title(self.lang)} · {self.t('workbook.suffix')}",
                 "subject": self.spec.id,
-                "author": str(self.values.get("author") or "opsbook"),
+                "author": clean_text(str(self.values.get("author") or "opsbook"))[0],
                 "company": "",
                 "comments": self.t(
                     "workbook.subtitle", template=self.spec.id, version=self.spec.version
@@ -675,6 +764,8 @@ class _Writer:
             if section.kind != "cover":
                 self.write_section(section)
         self.write_dashboard()
+        for extra in self.extra_sheets:
+            self.write_extra(extra)
         self.write_cover_summary(cover_ws, cover_row + 1)
         self.write_meta()
         self.define_names()
@@ -682,9 +773,19 @@ class _Writer:
         return self.buffer.getvalue()
 
 
-def build_workbook(spec: Spec, lang: str, values: Values | None = None) -> bytes:
-    """The workbook as bytes: same spec, language and values give the same bytes."""
-    return _Writer(spec, lang, values or {}).build()
+def build_workbook(
+    spec: Spec,
+    lang: str,
+    values: Values | None = None,
+    *,
+    extra_sheets: Sequence[ExtraSheet] = (),
+) -> bytes:
+    """The workbook as bytes: same spec, language and values give the same bytes.
+
+    extra_sheets: read-only tables appended after the dashboard (e.g. the roll-up's per-person
+    sheet); the template's own sheets, names and formulas are unchanged by them.
+    """
+    return _Writer(spec, lang, values or {}, extra_sheets).build()
 
 
 def numeric_field_ids(spec: Spec) -> tuple[str, ...]:

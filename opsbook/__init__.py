@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["demo", "new_workbook"]
+__all__ = ["demo", "new_workbook", "render_many", "rollup"]
 __version__ = "0.1.0"
 
 

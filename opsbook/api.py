@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
+from generator.docx_writer import build_summary
+from generator.narrative import MISSING_MODES, MissingMode
 from generator.xlsx_writer import build_workbook
-from opsbook.files import safe_filename, write_atomic
+from opsbook.files import check_output, safe_filename, write_atomic
 from opsbook.sample import sample_values
 from workbook import spec as spec_mod
+from workbook.errors import UsageProblem
 from workbook.i18n import catalog, normalize_lang
+from workbook.reader import read_workbook
+from workbook.report import Report
+
+if TYPE_CHECKING:  # imported when called: they load multiprocessing and email
+    from opsbook.batch import BatchResult, BatchRun, BatchSummary
+    from opsbook.rollup import Rollup, RosterEntry
 
 
 def default_workbook_name(lang: str, store: str | None, period: str | None) -> str:
@@ -56,4 +66,168 @@ def demo(outdir: Path, *, lang: str = "zh-CN", force: bool = True) -> list[Path]
     sample = outdir / f"sample-{lang}.xlsx"
     write_atomic(sample, build_workbook(spec, lang, sample_values(lang)), force=force)
     written.append(sample)
+    # The summary goes through the real path: the reader, then the Word writer.
+    summary, _ = render(sample, outdir / f"sample-{lang}.docx", lang=lang, force=force)
+    written.append(summary)
     return written
+
+
+def render(
+    path: Path,
+    out: Path | None = None,
+    *,
+    lang: str | None = None,
+    missing: str = "omit",
+    reference_docx: Path | None = None,
+    force: bool = False,
+) -> tuple[Path, Report]:
+    """Filled workbook -> Word summary; return its path and the Report it was written from.
+
+    Default output: beside the workbook, same name, .docx. The language defaults to the
+    workbook's own. The workbook (and the reference document) are only read, never written.
+    """
+    if missing not in MISSING_MODES:
+        raise UsageProblem("render.bad_missing", value=missing)
+    target = out if out is not None else path.with_suffix(".docx")
+    inputs = (path,) if reference_docx is None else (path, reference_docx)
+    spec = spec_mod.load()
+    report = read_workbook(path, spec)
+    check_output(target, force=force, inputs=inputs)  # before the work of building
+    doc_lang = normalize_lang(lang or report.lang)
+    mode: MissingMode = "mark" if missing == "mark" else "omit"
+    data = build_summary(spec, report, lang=doc_lang, missing=mode, reference_docx=reference_docx)
+    write_atomic(target, data, force=force, inputs=inputs)
+    return target, report
+
+
+def read(path: Path) -> Report:
+    """Read a filled workbook: every field, KPI and table, plus what was found on the way."""
+    return read_workbook(path)
+
+
+def check(path: Path) -> Report:
+    """The validation report of a filled workbook; `report.blocking` says whether the problems
+    stop a trustworthy summary (what `opsbook check` exits 1 for)."""
+    return read(path)
+
+
+def export(path: Path, fmt: Literal["json", "csv"]) -> str:
+    """Every field, KPI and table value of a filled workbook, keyed by id, as JSON or CSV text."""
+    return export_report(read(path), fmt)
+
+
+def export_report(report: Report, fmt: Literal["json", "csv"]) -> str:
+    """JSON: {"template", "fields", "kpis", "tables", "warnings"}; CSV: kind,id,value,cell rows.
+    Dates are ISO 8601, blanks are null (JSON) or empty (CSV); messages in the workbook's language.
+    """
+    import csv
+    import io
+    import json
+
+    from workbook.values import number_text
+
+    def plain(value: object) -> object:
+        if hasattr(value, "isoformat"):
+            return value.isoformat()
+        return value
+
+    if fmt == "json":
+        data = {
+            "template": {
+                "id": report.template_id,
+                "version": report.template_version,
+                "lang": report.lang,
+            },
+            "fields": {k: plain(x) for k, x in report.fields.items()},
+            "kpis": dict(report.kpis),
+            "tables": {
+                k: [{c: plain(x) for c, x in row.items()} for row in rows]
+                for k, rows in report.tables.items()
+            },
+            "warnings": [
+                {
+                    "severity": issue.severity,
+                    "kind": issue.kind,
+                    "id": issue.id,
+                    "cell": issue.cell,
+                    "message": issue.message(report.lang),
+                }
+                for issue in report.issues
+            ],
+        }
+        return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    if fmt != "csv":
+        raise ValueError(f"unknown export format {fmt!r}")
+
+    def text(value: object) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return number_text(value)
+        return str(plain(value))
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["kind", "id", "value", "cell"])
+    for id_, value in report.fields.items():
+        writer.writerow(["field", id_, text(value), report.cells.get(id_, "")])
+    for id_, kpi in report.kpis.items():
+        writer.writerow(["kpi", id_, text(kpi), report.cells.get(id_, "")])
+    for table_id, rows in report.tables.items():
+        for number, row in enumerate(rows, 1):
+            for column, value in row.items():
+                key = f"{table_id}.{number}.{column}"
+                writer.writerow(["table", key, text(value), report.cells.get(key, "")])
+    return out.getvalue()
+
+
+# ----------------------------------------------------------------------------------------------
+# Many workbooks at once (opsbook/batch.py, opsbook/rollup.py, docs/rollup.md)
+
+
+def render_many(
+    paths: Iterable[Path],
+    *,
+    outdir: Path | None = None,
+    jobs: int | None = None,
+    lang: str | None = None,
+    missing: str = "omit",
+    force: bool = False,
+    reference_docx: Path | None = None,
+    message_lang: str | None = None,
+) -> BatchRun:
+    """Render every workbook named by paths (files; folders, searched for .xlsx/.xlsm; .eml
+    files, whose workbook attachments are converted) in `jobs` processes (default: CPUs).
+
+    Iterate the result for one BatchResult per input as it completes; `len`-like `.total` is
+    known up front. Outputs go beside each input (an attachment's: beside its .eml) or into
+    outdir. One broken input fails alone; inputs are never modified.
+    """
+    from opsbook.batch import render_many as run
+
+    return run(paths, outdir=outdir, jobs=jobs, lang=lang, missing=missing, force=force,
+               reference_docx=reference_docx, message_lang=message_lang)  # fmt: skip
+
+
+def summarize(results: Iterable[BatchResult]) -> BatchSummary:
+    """Converted / failed / warnings counts of a batch; `.lines(lang)` is the end table."""
+    from opsbook.batch import summarize as count
+
+    return count(results)
+
+
+def rollup(
+    reports_or_paths: Iterable[Report | Path],
+    *,
+    roster: Path | Sequence[RosterEntry] | None = None,
+    lang: str | None = None,
+    team: str | None = None,
+    jobs: int | None = None,
+) -> Rollup:
+    """Combine filled workbooks of one template into a team report (see opsbook.rollup.rollup):
+    `.report` (combined inputs, KPIs recomputed), `.people`, `.missing` (with a roster CSV),
+    `.messages()`; `.write(Path("TEAM.xlsx"))` or `.write(Path("TEAM.docx"))`."""
+    from opsbook.rollup import rollup as combine
+
+    return combine(reports_or_paths, roster=roster, lang=lang, team=team, jobs=jobs)
+

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -51,6 +51,10 @@ def main(debug: bool) -> None:
     \b
     opsbook new             write a workbook to fill in
     opsbook demo OUTDIR     write a blank workbook and a filled sample
+    opsbook render FILLED   turn a filled workbook into the Word summary
+    opsbook rollup PATHS    combine many workbooks into a team view (-o TEAM.xlsx)
+    opsbook check FILLED    list what is missing or wrong, cell by cell
+    opsbook export FILLED   every value by id, as JSON or CSV
     """
 
 
@@ -84,6 +88,189 @@ def demo_cmd(outdir: Path, lang: str) -> None:
     lang = normalize_lang(lang)
     for path in demo(outdir, lang=lang):
         click.echo(catalog(lang)("cli.wrote", path=path))
+
+
+RENDER_LISTED = 5  # problems listed after a render; `opsbook check` lists them all
+
+
+@main.command("render")
+# No dir_okay=False or readable check: workbook/safety.py answers a folder or an unreadable
+# file with one localized line (exit 3); click would print a usage error in English.
+@click.argument("filled", metavar="FILLED.xlsx", type=click.Path(readable=False, path_type=Path))
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Output .docx (default: beside the workbook, same name).")
+@click.option("--lang", type=LANG_CHOICE, default=None,
+              help="Language of the summary (default: the workbook's own).")
+@click.option("--missing", type=click.Choice(["omit", "mark"]), default="omit", show_default=True,
+              help="Leave out sentences whose figures are missing, or keep them marked.")
+@click.option("--reference-docx", type=click.Path(dir_okay=False, path_type=Path),
+              help="A company .docx whose page setup and styles the summary uses.")
+@click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
+@handle_errors
+def render_cmd(filled: Path, out: Path | None, lang: str | None, missing: str,
+               reference_docx: Path | None, force: bool) -> None:
+    """Write the Word summary of a filled workbook (never modifies the workbook)."""
+    from opsbook.api import render
+
+    # Errors speak --lang, else OPSBOOK_LANG (handle_errors: --lang may be None here); the
+    # report of a finished render speaks the summary's language.
+    path, report = render(filled, out, lang=lang, missing=missing,
+                          reference_docx=reference_docx, force=force)
+    t = catalog(normalize_lang(lang or report.lang))
+    click.echo(t("cli.wrote", path=path))
+    problems = report.errors + report.warnings
+    if not problems:
+        click.echo(t("render.clean"), err=True)
+        return
+    click.echo(t("render.summary", errors=len(report.errors), warnings=len(report.warnings)),
+               err=True)
+    for issue in problems[:RENDER_LISTED]:
+        click.echo("  " + issue.message(t.lang), err=True)
+    if len(problems) > RENDER_LISTED:
+        click.echo(t("render.more", n=len(problems) - RENDER_LISTED), err=True)
+
+
+@main.command("check")
+# No dir_okay=False or readable check: workbook/safety.py answers a folder or an unreadable
+# file with one localized line (exit 3); click would print a usage error in English.
+@click.argument("filled", metavar="FILLED.xlsx", type=click.Path(readable=False, path_type=Path))
+@click.option(
+    "--lang",
+    type=LANG_CHOICE,
+    default=None,
+    help="Language of the messages (default: the workbook's own).",
+)
+@handle_errors
+def check_cmd(filled: Path, lang: str | None) -> None:
+    """List every problem of a filled workbook with its sheet!cell, then a summary line.
+
+    Exit 0 when nothing blocks the summary, 1 when an error does (docs/reader.md).
+    """
+    from opsbook.api import check
+
+    # Errors speak --lang, else OPSBOOK_LANG (handle_errors); the report speaks --lang, else
+    # the workbook's own language.
+    report = check(filled)
+    t = catalog(normalize_lang(lang or report.lang))
+    for issue in report.issues:
+        severity = t(f"issues.check.{issue.severity}")
+        click.echo(
+            t("issues.check.line", file=filled, severity=severity, message=issue.message(t.lang))
+        )
+    counts = {
+        "errors": len(report.errors),
+        "warnings": len(report.warnings),
+        "infos": sum(1 for i in report.issues if i.severity == "info"),
+    }
+    click.echo(
+        t("issues.check.blocking" if report.blocking else "issues.check.ok", file=filled, **counts)
+    )
+    if report.blocking:
+        click.get_current_context().exit(1)
+
+
+@main.command("export")
+# No dir_okay=False or readable check: workbook/safety.py answers a folder or an unreadable
+# file with one localized line (exit 3); click would print a usage error in English.
+@click.argument("filled", metavar="FILLED.xlsx", type=click.Path(readable=False, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "csv"]),
+    default="json",
+    show_default=True,
+    help="JSON for BI tools and scripts; CSV: kind,id,value,cell.",
+)
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file (atomically) instead of standard output.",
+)
+@click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
+@handle_errors
+def export_cmd(filled: Path, fmt: str, out: Path | None, force: bool) -> None:
+    """Every field, KPI and table value of a filled workbook, keyed by its id."""
+    from opsbook.api import export_report, read
+    from opsbook.files import write_atomic
+
+    report = read(filled)
+    text = export_report(report, "csv" if fmt == "csv" else "json")
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    write_atomic(out, text.encode("utf-8"), force=force, inputs=(filled,))
+    click.echo(catalog(report.lang)("cli.wrote", path=out))
+
+
+def _render_batch(
+    paths: tuple[Path, ...],
+    outdir: Path | None,
+    jobs: int | None,
+    lang: str | None,
+    missing: str,
+    force: bool,
+    reference_docx: Path | None = None,
+) -> int:
+    """Render many inputs (files, folders, .eml files): a progress bar on stderr when it is a
+    terminal, each failure as one line on stderr, then the end table on stdout. Returns the
+    exit code: 0 when everything converted, 1 when anything failed."""
+    from opsbook.batch import BatchResult, render_many, summarize
+
+    msg_lang = normalize_lang(lang or _env_lang())
+    t = catalog(msg_lang)
+    failures: list[BatchResult] = []
+
+    def tap(results: Iterable[BatchResult]) -> Iterator[BatchResult]:
+        for result in results:
+            if not result.ok:
+                failures.append(result)
+            yield result
+
+    with render_many(paths, outdir=outdir, jobs=jobs, lang=lang, missing=missing, force=force,
+                     reference_docx=reference_docx, message_lang=msg_lang) as run:  # fmt: skip
+        if sys.stderr.isatty():
+            with click.progressbar(
+                run, length=run.total, label=t("batch.progress"), file=sys.stderr
+            ) as bar:
+                summary = summarize(tap(bar))
+        else:
+            summary = summarize(tap(run))
+    for failure in sorted(failures, key=lambda r: r.index):
+        click.echo(t("cli.error_prefix") + (failure.error or failure.source), err=True)
+    for line in summary.lines(msg_lang):
+        click.echo(line)
+    return summary.exit_code
+
+
+@main.command("rollup")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="TEAM.xlsx (a workbook of the same template) or TEAM.docx (the summary).")
+@click.option("--roster", type=click.Path(dir_okay=False, path_type=Path),
+              help="CSV with a name and/or email column: lists who has not submitted.")
+@click.option("--team", help="Team name written as the store (default: the store all share).")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="Processes reading workbooks (default: the number of CPUs).")
+@click.option("--lang", type=LANG_CHOICE, default=None,
+              help="Language of the output (default: the workbooks' own).")
+@click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
+@handle_errors
+def rollup_cmd(paths: tuple[Path, ...], out: Path, roster: Path | None, team: str | None,
+               jobs: int | None, lang: str | None, force: bool) -> None:
+    """Combine filled workbooks (files, folders, .eml files) into a team workbook or summary."""
+    from opsbook.rollup import check_rollup_output, rollup
+
+    check_rollup_output(out, force=force)  # before the work of reading
+    result = rollup(list(paths), roster=roster, lang=lang, team=team, jobs=jobs, exclude=(out,))
+    path = result.write(out, force=force)
+    t = catalog(result.lang)
+    click.echo(t("cli.wrote", path=path))
+    for line in result.summary_lines():
+        click.echo(line)
+    for line in result.messages():
+        click.echo(t("rollup.warning_prefix") + line, err=True)
+    click.get_current_context().exit(result.exit_code)
 
 
 if __name__ == "__main__":  # pragma: no cover

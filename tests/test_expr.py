@@ -79,3 +79,14 @@ def test_excel_text_parses_back_to_the_same_value(
     assert (a is None and b is None) or (
         a is not None and b is not None and (a == b or (math.isnan(a) and math.isnan(b)))
     )
+
+
+def test_cancellation_gives_exactly_zero_as_in_spreadsheets() -> None:
+    assert expr.approx_sub(0.3, 0.1) - 0.2 != 0.0  # plain IEEE leaves a residue
+    assert expr.approx_sub(expr.approx_sub(0.3, 0.1), 0.2) == 0.0
+    assert expr.approx_sub(3_000_000_000_000.05, 3_000_000_000_000.04) == 0.0
+    assert expr.approx_add(1.0, -0.9999999999999999) == 0.0
+    assert expr.approx_sub(2.0**52 + 2, 2.0**52) == 2.0  # whole numbers are exact
+    assert expr.approx_sub(1.0, 0.999) == pytest.approx(0.001)
+    node = expr.parse("(a - b) / c")
+    assert expr.evaluate(node, {"a": 0.3, "b": 0.3000000000000001, "c": 2.0}) == 0.0

@@ -206,3 +206,10 @@ def test_dashboard_has_every_kpi_and_native_charts(
 def test_same_command_twice_gives_identical_bytes(spec: Spec) -> None:
     values = sample_values("en")
     assert build_workbook(spec, "en", values) == build_workbook(spec, "en", values)
+
+
+def test_control_characters_in_prefilled_text_do_not_corrupt_the_file(spec: Spec) -> None:
+    data = build_workbook(spec, "zh-CN", {"store_name": "山岚\x01家居\x0b", "author": "林\x00"})
+    wb = _open(data, data_only=True)
+    assert _cell(wb, "store_name").value == "山岚家居\n"
+    assert _cell(wb, "author").value == "林"

@@ -14,7 +14,9 @@ NUMERIC_TYPES = ("count", "money", "number", "percent")
 def compute_kpis(spec: Spec, values: Mapping[str, object]) -> dict[str, float | None]:
     """KPI id -> value (None for blank), from field id -> value.
 
-    Non-numeric values (text, booleans, dates) count as blank, as Excel's COUNT guard does.
+    Text and booleans count as blank, as the formula's COUNT guard does in Excel. Dates count as
+    blank too: a date in a figure cell is a mistake the reader reports, whereas Excel and
+    LibreOffice would compute with its serial number (and LibreOffice's COUNT also counts TRUE).
     """
     env: dict[str, float | None] = {}
     for f in spec.fields:

@@ -22,12 +22,22 @@ KPI_FORMATS: tuple[str, ...] = ("percent", "money", "count", "number", "ratio", 
 SECTION_KINDS = ("cover", "numbered", "conclusion")
 SUBSECTION_STYLES = ("heading", "list", "plain")
 PLACEHOLDER_FORMATS = ("change", "growth", "rise", "above", "pp", "to")
+# How a team roll-up combines one field over many workbooks (docs/rollup.md), by field type.
+ROLLUP_RULES: dict[str, tuple[str, ...]] = {
+    "count": ("sum", "same", "mean", "none"),
+    "money": ("sum", "same", "mean", "none"),
+    "number": ("sum", "same", "mean", "none"),
+    "percent": ("same", "mean", "none"),
+    "text": ("same", "label", "join", "unique", "none"),
+    "date": ("same", "none"),
+}
 
 # Defined names: letters, digits and underscores, starting with a letter, and never shaped
 # like an A1 cell reference (uv1) or an R1C1 one (r, c, r2c3), which Excel would refuse.
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _CELL_LIKE = re.compile(r"^([a-z]{1,3}\d+|r\d*c?\d*|c\d*)$")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_NUMERIC = ("count", "money", "number", "percent")
 
 
 class SpecError(ValueError):
@@ -75,6 +85,16 @@ class Field:
     note: bool = False
     min: float | None = None
     max: float | None = None
+    rollup: str = "none"  # one of ROLLUP_RULES[type]; default "sum" for count and money
+    weight: tuple[str, ...] = ()  # "mean" only: numeric ids whose per-person product weighs
+
+
+@dataclass(frozen=True)
+class RollupSpec:
+    """Spec-level roll-up settings: the field naming the person, and the per-person KPIs."""
+
+    person: str | None = None
+    kpis: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -162,6 +182,7 @@ class Chart:
     kind: str
     title: Text
     points: tuple[ChartPoint, ...] = ()
+    metrics: tuple[str, ...] = ()  # "rates": the metrics to show, by their current id
 
 
 @dataclass(frozen=True)
@@ -180,6 +201,7 @@ class Spec:
     blanks: tuple[str, ...]
     cover_summary: tuple[str, ...] = ()
     charts: tuple[Chart, ...] = ()
+    rollup: RollupSpec = RollupSpec()
     _by_id: dict[str, Field | Kpi | Table] = field(repr=False, compare=False, default_factory=dict)
 
     def item(self, id_: str) -> Field | Kpi | Table:
@@ -300,6 +322,14 @@ def _num(raw: Any, where: str) -> float | None:
     return float(raw)
 
 
+def _ids(raw: Any, where: str) -> tuple[str, ...]:
+    """One id or a list of ids, as a tuple."""
+    items = [raw] if isinstance(raw, str) else raw
+    if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+        raise SpecError(f"{where}: must be an id or a list of ids")
+    return tuple(items)
+
+
 _DEFAULT_RANGE: dict[str, tuple[float, float]] = {
     "count": (0, 1e12),
     "money": (0, 1e13),
@@ -350,6 +380,8 @@ def from_dict(data: dict[str, Any]) -> Spec:
                 note=bool(f.get("note", False)),
                 min=_num(f.get("min", lo), f"{where} min"),
                 max=_num(f.get("max", hi), f"{where} max"),
+                rollup=str(f.get("rollup", "sum" if ftype in ("count", "money") else "none")),
+                weight=_ids(f.get("weight", ()), f"{where} weight"),
             )
         )
     kpis: list[Kpi] = []
@@ -417,6 +449,7 @@ def from_dict(data: dict[str, Any]) -> Spec:
                 ChartPoint(p["id"], _text(p["label"], f"chart point {p['id']}"))
                 for p in c.get("points", ())
             ),
+            metrics=tuple(c.get("metrics", ())),
         )
         for c in data.get("charts", [])
     )
@@ -441,6 +474,10 @@ def from_dict(data: dict[str, Any]) -> Spec:
         blanks=tuple(data.get("blanks", ())),
         cover_summary=tuple(data.get("cover_summary", ())),
         charts=charts,
+        rollup=RollupSpec(
+            person=data.get("rollup", {}).get("person"),
+            kpis=_ids(data.get("rollup", {}).get("kpis", ()), "rollup kpis"),
+        ),
         _by_id=by_id,
     )
     _validate(spec)
@@ -510,12 +547,45 @@ def _validate(spec: Spec) -> None:
         for point in chart.points:
             if not spec.has(point.id):
                 raise SpecError(f"chart {chart.title.en!r}: unknown id {point.id!r}")
+        metric_currents = {m.current for m in spec.metrics if m.prev}
+        for current in chart.metrics:
+            if current not in metric_currents:
+                raise SpecError(f"chart {chart.title.en!r}: no metric with a previous value "
+                                f"has current {current!r}")
     for id_ in spec.cover_summary:
         if not spec.has(id_):
             raise SpecError(f"cover_summary: unknown id {id_!r}")
+    _validate_rollup(spec)
     for b in spec.blanks:
         if not spec.has(b):
             raise SpecError(f"blank {b!r} is not a field or KPI")
+
+
+def _validate_rollup(spec: Spec) -> None:
+    for f in spec.fields:
+        if f.rollup not in ROLLUP_RULES[f.type]:
+            raise SpecError(
+                f"field {f.id!r}: rollup {f.rollup!r} does not suit a {f.type} field "
+                f"({', '.join(ROLLUP_RULES[f.type])})"
+            )
+        if f.weight and f.rollup != "mean":
+            raise SpecError(f"field {f.id!r}: a weight needs rollup = \"mean\"")
+        for w in f.weight:
+            target = spec._by_id.get(w)
+            if target is None:
+                raise SpecError(f"field {f.id!r}: unknown weight id {w!r}")
+            if isinstance(target, Table) or (
+                isinstance(target, Field) and target.type not in _NUMERIC
+            ):
+                raise SpecError(f"field {f.id!r}: weight {w!r} is not a number")
+    person = spec.rollup.person
+    if person is not None and (
+        not spec.has(person) or not isinstance(spec.item(person), Field)
+    ):
+        raise SpecError(f"rollup person: unknown field {person!r}")
+    for id_ in spec.rollup.kpis:
+        if not spec.has(id_) or isinstance(spec.item(id_), Table):
+            raise SpecError(f"rollup kpis: unknown id {id_!r}")
 
 
 def load_path(path: Path) -> Spec:

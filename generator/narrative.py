@@ -1,0 +1,555 @@
+"""Narrative: what the summary says, as plain blocks; the spec's sentences with the report's
+figures filled in, for one locale. No Word formatting here (that is docx_writer's job).
+
+A sentence is the unit that is left out (`missing="omit"`) or marked (`missing="mark"`) when
+one of its figures is missing; a sentence without placeholders always stays. Nothing here
+writes `None`, `nan`, `inf`, `[X]`, `{` or an Excel error value: unusable values count as
+missing, and user text is cleaned before it reaches the document.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from generator.numfmt import DIRECTION_FORMATS, NumberFormatter, formatter
+from workbook.errors import UsageProblem
+from workbook.i18n import Catalog, catalog, normalize_lang
+from workbook.report import FieldValue, Report
+from workbook.spec import (
+    Field,
+    Kpi,
+    Metric,
+    Paragraph,
+    Section,
+    Spec,
+    Subsection,
+    Table,
+    placeholders,
+)
+
+# Table cells add the spec's unit to counts and plain numbers where units are a character or
+# two (185万人次, 6.5小时); English units are words ("1,850,000 visits") that would wrap a
+# narrow column, so there the metric's label says what is counted.
+TABLE_UNITS = {"zh-CN": True, "en": False}
+
+# KPI table columns (metric, previous, current, change[, target]) as fractions of the text
+# width. Labels may wrap; figures must not: Chinese figures are long ("1,543.8万元",
+# "+2.0个百分点") and labels short, English the other way round.
+KPI_WIDTHS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
+    "zh-CN": ((0.22, 0.195, 0.195, 0.195, 0.195), (0.31, 0.23, 0.23, 0.23)),
+    "en": ((0.30, 0.175, 0.175, 0.175, 0.175), (0.37, 0.21, 0.21, 0.21)),
+}
+
+MissingMode = Literal["omit", "mark"]
+MISSING_MODES: tuple[str, ...] = ("omit", "mark")
+
+# What Excel (and LibreOffice) show instead of a value; never a figure.
+EXCEL_ERRORS = frozenset({
+    "#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
+    "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!",
+    "#PYTHON!", "#TIMEOUT!",
+    # LibreOffice's own: Err:502 invalid argument, 504, 508 brackets, 511, 522 circular, 523.
+    "ERR:502", "ERR:504", "ERR:508", "ERR:511", "ERR:522", "ERR:523",
+})  # fmt: skip
+_EXCEL_ERROR_RE = re.compile(
+    "|".join(re.escape(e) for e in sorted(EXCEL_ERRORS, key=len, reverse=True)), re.IGNORECASE
+)
+# Text that is really "nothing", as some program wrote it.
+_NULL_WORDS = frozenset({
+    "none", "nan", "-nan", "inf", "-inf", "+inf", "infinity", "-infinity", "null", "nil",
+    "undefined", "[x]",
+})  # fmt: skip
+# Characters lxml refuses (office-notes: "All strings must be XML compatible").
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+# Excel's escapes for control characters as openpyxl returns them: _x000B_.
+_XL_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+
+
+def clean_text(text: str) -> str:
+    """User text made safe for the document: XML-legal, no template braces, tidy lines."""
+    text = _XL_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    text = _XML_ILLEGAL.sub("", text)
+    # Braces only ever mean an unfilled placeholder to a reader of the summary.
+    text = text.replace("{", "(").replace("}", ")").replace("[X]", "").replace("[x]", "")
+    lines = [line.strip() for line in text.split("\n")]
+    return "\n".join(line for line in lines if line).strip()
+
+
+def usable_text(value: FieldValue) -> str | None:
+    """A text value fit to print, or None when it is blank, an error value or a null word."""
+    if not isinstance(value, str):
+        return None
+    text = clean_text(value)
+    if not text or text.lower() in _NULL_WORDS or _EXCEL_ERROR_RE.search(text):
+        return None
+    return text
+
+
+def usable_number(value: FieldValue) -> float | None:
+    """A finite number, or None (blank, text, a boolean, NaN or an infinity)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+# ----------------------------------------------------------------------------------------------
+# Chinese typesetting of the spec's text
+
+
+_PRIVATE_USE, _PRIVATE_USE_SIZE = 0xE000, 0x1000  # stand-ins for placeholders while typesetting
+_FULL = {",": "，", ":": "：", ";": "；", "?": "？", "!": "！"}
+_FULL_WIDTH_MARKS = frozenset("，：；？！（）")
+
+
+def _wide(ch: str) -> bool:
+    """CJK ideographs, kana/hangul, full-width forms and CJK punctuation, curly quotes."""
+    code = ord(ch)
+    return (
+        0x2E80 <= code <= 0x9FFF
+        or 0xAC00 <= code <= 0xD7AF
+        or 0xF900 <= code <= 0xFAFF
+        or 0xFE30 <= code <= 0xFE4F
+        or 0xFF00 <= code <= 0xFFEF
+        or _PRIVATE_USE <= code < _PRIVATE_USE + _PRIVATE_USE_SIZE
+        or ch in "“”‘’…—"
+    )
+
+
+def _typeset_plain(text: str) -> str:
+    out: list[str] = []
+    # Parentheses: a pair becomes full-width when its content or a neighbour is Chinese.
+    pairs: dict[int, int] = {}
+    stack: list[int] = []
+    for i, ch in enumerate(text):
+        if ch == "(":
+            stack.append(i)
+        elif ch == ")" and stack:
+            pairs[stack.pop()] = i
+    wide_pairs: set[int] = set()
+    for start, end in pairs.items():
+        before = text[start - 1] if start > 0 else ""
+        after = text[end + 1] if end + 1 < len(text) else ""
+        inner = text[start + 1 : end]
+        if any(_wide(c) for c in inner + before + after):
+            wide_pairs.update((start, end))
+    for i, ch in enumerate(text):
+        if ch == " " and out and out[-1] in _FULL_WIDTH_MARKS:
+            continue  # a full-width mark carries its own space
+        if i in wide_pairs:
+            out.append("（" if ch == "(" else "）")
+        elif ch in _FULL:
+            prev = out[-1] if out else ""
+            nxt = text[i + 1] if i + 1 < len(text) else ""
+            if (prev and _wide(prev)) or (nxt and _wide(nxt)):
+                out.append(_FULL[ch])
+            else:
+                out.append(ch)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def typeset(text: str, lang: str) -> str:
+    """Text in the locale's typography.
+
+    The template spec (and many users typing in Excel) write Chinese with ASCII punctuation
+    (, : ; ( )); a Chinese document uses the full-width forms. A mark is converted only next to
+    Chinese text, so "A/B", "1,234" and English phrases keep theirs. Placeholders stand in as
+    wide characters while punctuation is converted, and figures are substituted afterwards, so
+    thousands separators are never touched.
+    """
+    if normalize_lang(lang) != "zh-CN":
+        return text
+    found = _PLACEHOLDER.findall(text)
+    if len(found) > _PRIVATE_USE_SIZE:
+        raise ValueError("too many placeholders in one sentence")
+    masked = _PLACEHOLDER.sub(lambda m: chr(_PRIVATE_USE + found.index(m.group(0))), text)
+    out = _typeset_plain(masked)
+    for i, raw in enumerate(found):
+        out = out.replace(chr(_PRIVATE_USE + i), raw)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Figures
+
+
+class Figures:
+    """The report's values, looked up by spec id and formatted for one locale."""
+
+    def __init__(self, spec: Spec, report: Report, lang: str) -> None:
+        self.spec = spec
+        self.report = report
+        self.lang = normalize_lang(lang)
+        self.fmt: NumberFormatter = formatter(self.lang)
+        self.t: Catalog = catalog(self.lang)
+
+    def kind(self, id_: str) -> str:
+        """A field's type or a KPI's format."""
+        item = self.spec.item(id_)
+        if isinstance(item, Field):
+            return item.type
+        if isinstance(item, Kpi):
+            return item.format
+        return "table"
+
+    def label(self, id_: str) -> str:
+        return typeset(self.spec.item(id_).label(self.lang), self.lang)
+
+    def unit(self, id_: str) -> str:
+        item = self.spec.item(id_)
+        unit = item.unit if isinstance(item, Field | Kpi) else None
+        return self.spec.unit_text(unit, self.lang)
+
+    def number(self, id_: str) -> float | None:
+        if self.kind(id_) in ("text", "date", "table"):
+            return None
+        return usable_number(self.report.value(id_))
+
+    def text(self, id_: str, *, table: bool = False) -> str | None:
+        """The id's value in its own format, or None when it is missing.
+
+        Narrative figures carry no unit (the sentence says 人, 条/周 ...); table cells add the
+        spec's unit to counts and plain numbers where the locale's units are short.
+        """
+        kind = self.kind(id_)
+        value = self.report.value(id_)
+        if kind == "text":
+            text = usable_text(value)
+            return None if text is None else typeset(text, self.lang)
+        if kind == "date":
+            if isinstance(value, dt.datetime):
+                value = value.date()
+            if not isinstance(value, dt.date):
+                return None
+            return self.fmt.short_date(value) if table else self.fmt.date(value)
+        number = self.number(id_)
+        if number is None:
+            return None
+        shown = self.fmt.value(number, kind, table=table)
+        if table and kind in ("count", "number") and TABLE_UNITS[self.lang]:
+            shown = self.fmt.with_unit(shown, self.unit(id_))
+        return shown
+
+    def marker(self, id_: str) -> str:
+        """The visible mark for a missing figure: 【待补充：复购率（上期）】."""
+        return self.t("numfmt.missing_mark", label=self.label(id_))
+
+
+# ----------------------------------------------------------------------------------------------
+# Sentences and paragraphs
+
+
+@dataclass(frozen=True)
+class RenderedParagraph:
+    """One paragraph of the summary: an optional bold lead ("商品运营：") and its text."""
+
+    lead: str | None
+    text: str
+
+
+def _placeholder_text(raw: str, figures: Figures, mark: bool) -> str | None:
+    """One placeholder's text; None when missing (and not marking)."""
+    (ph,) = placeholders(raw)
+    if ph.fmt is None:
+        shown = figures.text(ph.id)
+        if shown is None:
+            return figures.marker(ph.id) if mark else None
+        return shown
+    value = figures.number(ph.id)
+    if value is None:
+        return figures.marker(ph.id) if mark else None
+    kind = figures.kind(ph.id)
+    if ph.fmt in DIRECTION_FORMATS:
+        return figures.fmt.direction(ph.fmt, value, kind)
+    if ph.fmt == "to" and ph.ref is not None:
+        ref = figures.number(ph.ref)
+        if ref is None and not mark:
+            return None
+        return figures.fmt.moved_to(value, ref, kind)
+    raise ValueError(f"unknown placeholder format in {raw}")
+
+
+def render_sentence(sentence: str, figures: Figures, missing: MissingMode) -> str | None:
+    """The sentence with its figures, or None when a figure is missing and missing="omit"."""
+    mark = missing == "mark"
+    template = typeset(sentence, figures.lang)
+    out: list[str] = []
+    last = 0
+    # One pass over the template: a substituted value is never scanned again, so user text
+    # that happens to contain "{gmv}" stays text.
+    for m in _PLACEHOLDER.finditer(template):
+        shown = _placeholder_text(m.group(0), figures, mark)
+        if shown is None:
+            return None
+        out.append(template[last : m.start()])
+        out.append(shown)
+        last = m.end()
+    out.append(template[last:])
+    return "".join(out)
+
+
+def render_paragraph(
+    paragraph: Paragraph, figures: Figures, missing: MissingMode
+) -> RenderedParagraph | None:
+    """The paragraph's surviving sentences, or None when every one was left out."""
+    sentences = [render_sentence(s(figures.lang), figures, missing) for s in paragraph.sentences]
+    kept = [s for s in sentences if s]
+    if not kept:
+        return None
+    lead = None
+    if paragraph.lead is not None:
+        lead = figures.t("docx.lead", lead=typeset(paragraph.lead(figures.lang), figures.lang))
+    return RenderedParagraph(lead, figures.t("docx.sentence_join").join(kept))
+
+
+def note_paragraphs(figures: Figures, subsection: str) -> list[str]:
+    """The user's own notes (fields with note = true) of a subsection, one item per line."""
+    out: list[str] = []
+    for f in figures.spec.fields_of(subsection):
+        if f.note:
+            text = figures.text(f.id)
+            if text:
+                out.extend(text.split("\n"))
+    return out
+
+
+def table_rows(table: Table, figures: Figures) -> list[list[str]]:
+    """A free-text table's rows as display strings; empty rows are dropped, blanks show —."""
+    rows: list[list[str]] = []
+    dash = figures.t("numfmt.not_applicable")
+    for raw in figures.report.tables.get(table.id, []):
+        cells: list[str | None] = []
+        for column in table.columns:
+            value = raw.get(column.id)
+            cells.append(_cell_text(value, column.type, figures))
+        if any(c for c in cells):
+            rows.append([c or dash for c in cells])
+    return rows
+
+
+def _cell_text(value: FieldValue, kind: str, figures: Figures) -> str | None:
+    if kind == "date":
+        if isinstance(value, dt.datetime):
+            value = value.date()
+        if isinstance(value, dt.date):
+            return figures.fmt.short_date(value)
+        return _user_text(value, figures.lang)
+    if kind in ("count", "money", "number", "percent"):
+        number = usable_number(value)
+        if number is not None:
+            return figures.fmt.value(number, kind, table=True)
+        return _user_text(value, figures.lang)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = usable_number(value)
+        return None if number is None else figures.fmt.number(number)
+    return _user_text(value, figures.lang)
+
+
+def _user_text(value: FieldValue, lang: str) -> str | None:
+    text = usable_text(value)
+    return None if text is None else typeset(text, lang)
+
+
+# ----------------------------------------------------------------------------------------------
+# Blocks: what the document says, before any Word formatting
+
+
+@dataclass(frozen=True)
+class Heading:
+    level: int  # 0 title, 1 section, 2 subsection
+    text: str
+
+
+@dataclass(frozen=True)
+class Para:
+    text: str
+    lead: str | None = None  # bold words starting the paragraph
+    role: Literal["body", "meta", "note", "missing"] = "body"
+
+
+@dataclass(frozen=True)
+class TableBlock:
+    caption: str
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    widths: tuple[float, ...]  # fractions of the text width
+    centered: tuple[bool, ...]  # per column: centre (figures) or left (text)
+
+
+Block = Heading | Para | TableBlock
+
+
+class _Outline:
+    """Builds the blocks of one summary."""
+
+    def __init__(self, spec: Spec, report: Report, lang: str, missing: MissingMode) -> None:
+        self.spec = spec
+        self.report = report
+        self.lang = lang
+        self.missing = missing
+        self.fig = Figures(spec, report, lang)
+        self.t: Catalog = catalog(lang)
+        self.tables = 0
+
+    def ts(self, text: str) -> str:
+        return typeset(text, self.lang)
+
+    def numeral(self, n: int) -> str:
+        numerals = self.t.list("docx.numerals")
+        return numerals[n - 1] if n <= len(numerals) else str(n)
+
+    def section_heading(self, section: Section) -> str:
+        title = self.ts(section.title(self.lang))
+        if section.kind == "numbered" and section.number is not None:
+            return self.t("docx.section_heading", numeral=self.numeral(section.number), title=title)
+        return title
+
+    def caption(self, key: str, **params: str) -> str:
+        self.tables += 1
+        return self.t(key, n=self.tables, **params)
+
+    def blocks(self) -> list[Block]:
+        out: list[Block] = [Heading(0, self.ts(self.spec.title(self.lang)))]
+        out.extend(self.meta())
+        for section in self.spec.sections:
+            if section.kind != "cover":
+                out.extend(self.section(section))
+        return out
+
+    def meta(self) -> list[Block]:
+        """Store and period; department and author; date: centred lines under the title."""
+        lines = (
+            (("docx.meta_store", "store_name"), ("docx.meta_period", "period")),
+            (("docx.meta_department", "department"), ("docx.meta_author", "author")),
+            (("docx.meta_date", "report_date"),),
+        )
+        out: list[Block] = []
+        for line in lines:
+            items = []
+            for key, id_ in line:
+                if not self.spec.has(id_):
+                    continue
+                value = self.fig.text(id_)
+                if value is None and self.missing == "mark":
+                    value = self.fig.marker(id_)
+                if value is not None:
+                    value = " ".join(value.split("\n"))
+                    items.append(self.t("docx.meta_item", label=self.t(key), value=value))
+            if items:
+                out.append(Para(self.t("docx.meta_separator").join(items), role="meta"))
+        return out
+
+    def section(self, section: Section) -> list[Block]:
+        body: list[Block] = []
+        kpi = self.kpi_table(section)
+        if kpi is not None:
+            body.append(kpi)
+        headings = lists = 0
+        for sub in self.spec.subsections_of(section.id):
+            content = self.subsection(sub)
+            if not content:
+                continue
+            if sub.style == "heading" and sub.title is not None:
+                headings += 1
+                text = self.t(
+                    "docx.subsection_heading",
+                    numeral=self.numeral(headings),
+                    title=self.ts(sub.title(self.lang)),
+                )
+                body.append(Heading(2, text))
+            elif sub.style == "list" and sub.title is not None:
+                lists += 1
+                lead = self.t("docx.list_lead", number=lists, title=self.ts(sub.title(self.lang)))
+                first = content[0]
+                if isinstance(first, Para) and first.lead is None and first.role == "body":
+                    content[0] = Para(first.text, lead=lead)
+                else:
+                    content.insert(0, Para("", lead=lead))
+            body.extend(content)
+        if not body:
+            body.append(Para(self.t("docx.section_missing"), role="missing"))
+        return [Heading(1, self.section_heading(section)), *body]
+
+    def subsection(self, sub: Subsection) -> list[Block]:
+        """The spec's paragraphs, then the user's tables, then the user's notes."""
+        out: list[Block] = []
+        for paragraph in self.spec.paragraphs_of(sub.id):
+            rendered = render_paragraph(paragraph, self.fig, self.missing)
+            if rendered is not None:
+                out.append(Para(rendered.text, lead=rendered.lead))
+        for table in self.spec.tables_of(sub.id):
+            rows = table_rows(table, self.fig)
+            if not rows:
+                continue
+            # A date (2026-11-30) needs about 18 characters of column to stay on one line.
+            units = [max(c.width, 18) if c.type == "date" else c.width for c in table.columns]
+            total = sum(units)
+            out.append(
+                TableBlock(
+                    caption=self.caption(
+                        "docx.table_caption", title=self.ts(table.label(self.lang))
+                    ),
+                    header=tuple(self.ts(c.label(self.lang)) for c in table.columns),
+                    rows=tuple(tuple(r) for r in rows),
+                    widths=tuple(u / total for u in units),
+                    centered=tuple(c.type != "text" for c in table.columns),
+                )
+            )
+        out.extend(Para(text, role="note") for text in note_paragraphs(self.fig, sub.id))
+        return out
+
+    def kpi_table(self, section: Section) -> TableBlock | None:
+        metrics = [m for m in self.spec.metrics if m.section == section.id]
+        if not metrics:
+            return None
+        with_target = any(m.target for m in metrics)
+        rows = [row for m in metrics if (row := self.kpi_row(m, with_target)) is not None]
+        if not rows:
+            return None
+        header = self.t.list("docx.kpi_header")
+        if not with_target:
+            header = header[:4]
+        # Metric, previous, current, change (wider: "+2.0个百分点"), target.
+        with_target_widths, without_target_widths = KPI_WIDTHS[self.lang]
+        widths = with_target_widths if with_target else without_target_widths
+        return TableBlock(
+            caption=self.caption("docx.kpi_caption", section=self.ts(section.title(self.lang))),
+            header=tuple(header),
+            rows=tuple(rows),
+            widths=widths,
+            centered=(False, *([True] * (len(header) - 1))),
+        )
+
+    def kpi_row(self, metric: Metric, with_target: bool) -> tuple[str, ...] | None:
+        current = self.fig.text(metric.current, table=True)
+        if current is None and self.missing == "omit":
+            return None
+        ids = [metric.prev, metric.current, metric.change]
+        if with_target:
+            ids.append(metric.target)
+        cells = [self.ts(metric.label(self.lang))]
+        for id_ in ids:
+            if id_ is None:
+                cells.append(self.t("numfmt.not_applicable"))
+                continue
+            shown = self.fig.text(id_, table=True)
+            if shown is None:
+                key = "numfmt.cell_missing" if self.missing == "mark" else "numfmt.not_applicable"
+                shown = self.t(key)
+            cells.append(shown)
+        return tuple(cells)
+
+
+def outline(spec: Spec, report: Report, *, lang: str, missing: MissingMode = "omit") -> list[Block]:
+    """The summary as plain blocks, in reading order."""
+    if missing not in MISSING_MODES:
+        raise UsageProblem("render.bad_missing", value=missing)
+    return _Outline(spec, report, normalize_lang(lang), missing).blocks()

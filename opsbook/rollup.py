@@ -1,0 +1,845 @@
+"""Team roll-up: many filled workbooks of one template combined into one team report.
+
+How each field combines is data in the spec (`rollup` and `weight` on every field, the
+`[rollup]` table for the person field and the per-person KPIs); docs/rollup.md explains the
+rules. KPIs are never combined: they are recomputed from the combined inputs with the same
+expressions as a single workbook, so a team rate is total over total, never an average of rates.
+
+Outputs: a workbook of the same template (live formulas, so render/check/export work on it) with
+an extra per-person sheet, or the Word summary of the team report with a per-person table, the
+roster's missing list and the roll-up's notes appended.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+import tempfile
+import unicodedata
+import zipfile
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from generator.xlsx_writer import ExtraCell, ExtraSheet, build_workbook
+from opsbook.batch import (
+    BatchResult,
+    InputProblem,
+    Source,
+    default_jobs,
+    discover,
+    localized,
+    run_pool,
+    unexpected,
+)
+from opsbook.files import check_output, write_atomic
+from workbook import spec as spec_mod
+from workbook.calc import NUMERIC_TYPES, compute_kpis
+from workbook.errors import ExitCode, OpsbookError, UnreadableFile, UnsafeFile, UsageProblem
+from workbook.i18n import LANGS, catalog, normalize_lang
+from workbook.report import FieldValue, Report
+from workbook.spec import Field, Kpi, Spec
+
+if TYPE_CHECKING:
+    from generator.narrative import Block
+
+OUTPUT_SUFFIXES = (".xlsx", ".docx")
+# Roster columns, matched case-insensitively after trimming: the first column whose header is one
+# of these (in either language) is used.
+ROSTER_NAME_HEADERS = ("name", "full name", "person", "姓名", "名字", "人员", "填写人")
+ROSTER_EMAIL_HEADERS = ("email", "e-mail", "mail", "email address", "邮箱", "电子邮箱", "邮件")
+MAX_ROSTER_BYTES = 5 * 1024 * 1024
+MAX_WORKBOOK_PART = 4 * 1024 * 1024  # xl/workbook.xml, read to spot an earlier roll-up
+# Names listed in one note before "and N more".
+LISTED = 5
+
+
+# ----------------------------------------------------------------------------------------------
+# People
+
+
+@dataclass(frozen=True, eq=False)
+class Person:
+    """One submitted workbook, reduced to what the roll-up needs (no tables)."""
+
+    index: int
+    name: str
+    email: str | None
+    source: str  # the input as messages name it
+    values: dict[str, FieldValue]
+    kpis: dict[str, float | None]
+    lang: str
+    errors: int = 0
+    warnings: int = 0
+    sender_name: str | None = None
+
+    def number(self, id_: str) -> float | None:
+        """A field or KPI value as a finite number, or None."""
+        value = self.kpis[id_] if id_ in self.kpis else self.values.get(id_)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        return float(value) if math.isfinite(value) else None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every name this person may go by on a roster: the workbook's, the email's."""
+        return tuple(n for n in (self.name, self.sender_name) if n)
+
+
+def _text(value: FieldValue) -> str | None:
+    if not isinstance(value, str):
+        return None
+    text = " ".join(value.split())
+    return text or None
+
+
+def person_from_report(
+    spec: Spec,
+    report: Report,
+    index: int,
+    source: Source | None = None,
+) -> Person:
+    """Keep the fields and KPIs of one report; name the person after the spec's person field,
+    else the email's sender, else the file."""
+    person_field = spec.rollup.person
+    name = _text(report.fields.get(person_field)) if person_field else None
+    sender_name = source.sender_name if source is not None else None
+    email = source.sender_email if source is not None else None
+    fallback = Path(report.source).stem if report.source else str(index + 1)
+    return Person(
+        index=index,
+        name=name or sender_name or (email.split("@")[0] if email else None) or fallback,
+        email=email,
+        source=source.label if source is not None else report.source,
+        values={f.id: report.fields.get(f.id) for f in spec.fields},
+        kpis=dict(report.kpis),
+        lang=report.lang,
+        errors=len(report.errors),
+        warnings=len(report.warnings),
+        sender_name=sender_name,
+    )
+
+
+@dataclass(frozen=True)
+class ReadTask:
+    index: int
+    source: Source
+    spec: Spec | None  # None: the built-in spec, loaded in the worker
+    message_lang: str
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An input left out on purpose: an earlier team roll-up, not a person's workbook."""
+
+    index: int
+    source: str
+
+
+def is_rollup_workbook(path: Path) -> bool:
+    """Whether path is a roll-up written by this module: it has the per-person sheet (by its name
+    in either language). Reads only the small workbook part; any doubt means no."""
+    names = {f'name="{catalog(lang)("rollup.sheet")}"'.encode() for lang in LANGS}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            info = archive.getinfo("xl/workbook.xml")
+            if info.file_size > MAX_WORKBOOK_PART:
+                return False
+            part = archive.read(info)
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile, RuntimeError):
+        return False
+    return any(name in part for name in names)
+
+
+def read_person(task: ReadTask) -> Person | BatchResult | Skipped:
+    """Read one workbook (in a worker); a failure is a result, never an exception."""
+    from workbook.reader import read_workbook
+
+    spec = task.spec if task.spec is not None else spec_mod.load()
+    label = task.source.label
+    if is_rollup_workbook(task.source.path):
+        return Skipped(task.index, label)
+    try:
+        report = read_workbook(task.source.path, spec)
+    except OpsbookError as exc:
+        error = localized(exc, task.source, task.message_lang)
+        return BatchResult(task.index, label, None, "failed", 0, error, int(exc.exit_code))
+    except Exception as exc:  # one broken file never stops the roll-up
+        error, code = unexpected(task.source, exc, task.message_lang)
+        return BatchResult(task.index, label, None, "failed", 0, error, code)
+    return person_from_report(spec, report, task.index, task.source)
+
+
+def _crashed(task: ReadTask, exc: BaseException | None) -> BatchResult:
+    error, code = unexpected(task.source, exc, task.message_lang)
+    return BatchResult(task.index, task.source.label, None, "failed", 0, error, code)
+
+
+# ----------------------------------------------------------------------------------------------
+# Notes: what the reader of a roll-up should know
+
+
+@dataclass(frozen=True)
+class Note:
+    """One warning about the roll-up, localized on demand (`rollup.note.<key>`)."""
+
+    key: str
+    params: tuple[tuple[str, object], ...] = ()
+
+    def message(self, lang: str) -> str:
+        t = catalog(lang)
+        params = {k: _param(v, lang) for k, v in self.params}
+        return t(f"rollup.note.{self.key}", **params)
+
+
+@dataclass(frozen=True)
+class Label:
+    """A spec label, shown in the message's language."""
+
+    zh_cn: str
+    en: str
+
+
+@dataclass(frozen=True)
+class Counted:
+    """A value and how many workbooks gave it."""
+
+    value: str
+    n: int
+
+
+@dataclass(frozen=True)
+class Names:
+    """A list for a message: the first LISTED items, then "and N more"."""
+
+    items: tuple[str | Label | Counted, ...]
+
+
+def _param(value: object, lang: str) -> object:
+    t = catalog(lang)
+    if isinstance(value, Label):
+        return value.en if lang == "en" else value.zh_cn
+    if isinstance(value, Counted):
+        return t("rollup.value_count", value=value.value, n=value.n)
+    if isinstance(value, Names):
+        items = [str(_param(i, lang)) for i in value.items]
+        shown = t("rollup.list_sep").join(items[:LISTED])
+        if len(value.items) > LISTED:
+            shown = t("rollup.and_more", items=shown, n=len(value.items) - LISTED)
+        return shown
+    return value
+
+
+def _label(f: Field | Kpi) -> Label:
+    return Label(f.label.zh_cn, f.label.en)
+
+
+# ----------------------------------------------------------------------------------------------
+# Combining
+
+
+def _half_up(value: float) -> int:
+    return int(Decimal(repr(value)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _number(value: FieldValue) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _present(f: Field, value: FieldValue) -> bool:
+    if f.type in NUMERIC_TYPES:
+        return _number(value) is not None
+    if f.type == "text":
+        return _text(value) is not None
+    return isinstance(value, dt.date)
+
+
+def _key(value: FieldValue) -> object:
+    """Equality for "same": text ignores spacing and case, numbers compare as floats."""
+    if isinstance(value, str):
+        return " ".join(value.split()).casefold()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def _whole(f: Field, value: float) -> float | int:
+    """Counts stay whole numbers (a mean of days is rounded half up); other numbers as they are."""
+    if f.type == "count":
+        return _half_up(value)
+    return int(value) if value.is_integer() and f.type != "percent" else value
+
+
+@dataclass
+class _Combiner:
+    spec: Spec
+    people: Sequence[Person]
+    lang: str
+    team: str | None
+    notes: list[Note] = field(default_factory=list)
+
+    def combine(self) -> dict[str, FieldValue]:
+        values: dict[str, FieldValue] = {}
+        blank_sums: dict[int, list[Field]] = {}
+        for f in self.spec.fields:
+            present = [p for p in self.people if _present(f, p.values.get(f.id))]
+            if f.rollup == "label":
+                values[f.id] = self.label(f, present)
+            if f.rollup == "none" or not present:
+                continue
+            if f.rollup == "sum":
+                # A total with an unknown part is unknown (the blank semantics of one workbook):
+                # never a partial sum, whose rates against other totals would be wrong.
+                if len(present) < len(self.people):
+                    filled = {p.index for p in present}
+                    for p in self.people:
+                        if p.index not in filled:
+                            blank_sums.setdefault(p.index, []).append(f)
+                    continue
+                total = math.fsum(_number(p.values[f.id]) or 0.0 for p in present)
+                values[f.id] = _whole(f, total)
+            elif f.rollup == "mean":
+                mean = self.mean(f, present)
+                if mean is not None:
+                    values[f.id] = _whole(f, mean)
+            elif f.rollup == "same":
+                values[f.id] = self.same(f, present)
+            elif f.rollup == "join":
+                values[f.id] = self.join(f, present)
+            elif f.rollup == "unique":
+                values[f.id] = self.unique(f, present)
+        for p in self.people:
+            fields = blank_sums.get(p.index)
+            if fields:
+                self.note(
+                    "blank_in_sum",
+                    name=p.name,
+                    source=p.source,
+                    fields=Names(tuple(_label(f) for f in fields)),
+                    n=len(fields),
+                )
+        return values
+
+    def note(self, key: str, **params: object) -> None:
+        self.notes.append(Note(key, tuple(params.items())))
+
+    def mean(self, f: Field, present: Sequence[Person]) -> float | None:
+        """The weighted mean: weight = product of the weight ids' values for that person; people
+        without a usable weight take no part. Unweighted when the field names no weight."""
+        total = weights = 0.0
+        for p in present:
+            value = _number(p.values[f.id])
+            w = 1.0
+            for id_ in f.weight:
+                part = p.number(id_)
+                w = math.nan if part is None else w * part
+            if value is None or not math.isfinite(w) or w <= 0:
+                continue
+            total += value * w
+            weights += w
+        if weights <= 0:
+            return None
+        return total / weights
+
+    def same(self, f: Field, present: Sequence[Person]) -> FieldValue:
+        """The value everyone gave; when they differ, the most common (first seen on a tie) and a
+        note listing the values."""
+        counts: Counter[object] = Counter(_key(p.values[f.id]) for p in present)
+        if len(counts) == 1:
+            return present[0].values[f.id]
+        best = max(counts.values())
+        chosen = next(p.values[f.id] for p in present if counts[_key(p.values[f.id])] == best)
+        shown: dict[object, str] = {}
+        for p in present:
+            shown.setdefault(_key(p.values[f.id]), _show(p.values[f.id]))
+        self.note(
+            "differ",
+            field=_label(f),
+            values=Names(tuple(Counted(shown[k], n) for k, n in counts.most_common())),
+            chosen=_show(chosen),
+        )
+        return chosen
+
+    def label(self, f: Field, present: Sequence[Person]) -> str:
+        """The team's label (given, or the one value everyone shares, or "Team (N people)"); and
+        a note for every value shared by several workbooks, whose sums may count it twice."""
+        groups: dict[object, list[Person]] = {}
+        for p in present:
+            groups.setdefault(_key(p.values[f.id]), []).append(p)
+        for members in groups.values():
+            if len(members) > 1:
+                self.note(
+                    "shared_label",
+                    field=_label(f),
+                    value=_show(members[0].values[f.id]),
+                    names=Names(tuple(p.name for p in members)),
+                    n=len(members),
+                )
+        if self.team:
+            return self.team
+        if len(groups) == 1 and len(present) == len(self.people):
+            return str(_text(present[0].values[f.id]))
+        return catalog(self.lang)("rollup.team_label", n=len(self.people))
+
+    def join(self, f: Field, present: Sequence[Person]) -> str:
+        """Each person's text, with their name, one paragraph each."""
+        t = catalog(self.lang)
+        parts = [t("rollup.joined", name=p.name, text=str(p.values[f.id]).strip()) for p in present]
+        return self.fit(f, parts, "\n")
+
+    def unique(self, f: Field, present: Sequence[Person]) -> str:
+        """The distinct values, in the order first given."""
+        seen: dict[object, str] = {}
+        for p in present:
+            seen.setdefault(_key(p.values[f.id]), " ".join(str(p.values[f.id]).split()))
+        return self.fit(f, list(seen.values()), catalog(self.lang)("rollup.list_sep"))
+
+    def fit(self, f: Field, parts: list[str], sep: str) -> str:
+        """Join whole parts within the field's length limit; say how many were left out."""
+        t = catalog(self.lang)
+        limit = int(f.max) if f.max is not None else None
+        text = sep.join(parts)
+        if limit is None or len(text) <= limit:
+            return text
+        kept: list[str] = []
+        for i, part in enumerate(parts):
+            more = t("rollup.more_parts", n=len(parts) - i - 1)
+            if len(sep.join([*kept, part, more])) > limit:
+                break
+            kept.append(part)
+        left = len(parts) - len(kept)
+        self.note("cut", field=_label(f), n=left, total=len(parts))
+        return sep.join([*kept, t("rollup.more_parts", n=left)])[:limit]
+
+
+def _show(value: FieldValue) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return " ".join(str(value).split())
+
+
+def combine(
+    spec: Spec, people: Sequence[Person], *, lang: str, team: str | None = None
+) -> tuple[dict[str, FieldValue], list[Note]]:
+    """Field id -> combined value (absent when blank), and the notes on the way."""
+    combiner = _Combiner(spec, people, normalize_lang(lang), team)
+    return combiner.combine(), combiner.notes
+
+
+def rules_table(spec: Spec) -> str:
+    """The spec's roll-up rules as a Markdown table, every field that is not a plain sum (the
+    table in docs/rollup.md; a test keeps the two the same)."""
+    lines = ["| field | type | rollup | weight |", "|---|---|---|---|"]
+    for f in spec.fields:
+        if f.rollup == "sum":
+            continue
+        weight = " × ".join(f"`{w}`" for w in f.weight)
+        lines.append(f"| `{f.id}` ({f.label.en}) | {f.type} | {f.rollup} | {weight} |")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------------------
+# Roster
+
+
+@dataclass(frozen=True)
+class RosterEntry:
+    name: str | None
+    email: str | None
+
+    @property
+    def shown(self) -> str:
+        if self.name and self.email:
+            return f"{self.name} <{self.email}>"
+        return self.name or self.email or ""
+
+
+def _norm_name(name: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def _norm_header(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).replace("\ufeff", "").split()).casefold()
+
+
+def read_roster(path: Path) -> list[RosterEntry]:
+    """A CSV with a header row naming a name column and/or an email column (ROSTER_*_HEADERS).
+
+    UTF-8 with or without a BOM (Excel's "CSV UTF-8"); a file that is not UTF-8 is read as
+    GB18030, which is what Chinese Excel's plain "CSV" writes. Comma, semicolon or tab separated.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise UnreadableFile("input.not_found", path=path) from exc
+    except IsADirectoryError as exc:
+        raise UnreadableFile("input.is_dir", path=path) from exc
+    except OSError as exc:
+        raise UnreadableFile("input.no_permission", path=path) from exc
+    if len(data) > MAX_ROSTER_BYTES:
+        raise UnsafeFile("batch.roster_too_large", path=path, limit=MAX_ROSTER_BYTES // 2**20)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = data.decode("gb18030")
+        except UnicodeDecodeError as exc:
+            raise UnreadableFile("batch.roster_encoding", path=path) from exc
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    delimiter = max(",;\t", key=first.count)
+    rows = [row for row in csv.reader(io.StringIO(text), delimiter=delimiter) if any(row)]
+    if not rows:
+        raise UnreadableFile("batch.roster_columns", path=path)
+    header = [_norm_header(h) for h in rows[0]]
+    name_col = next((i for i, h in enumerate(header) if h in ROSTER_NAME_HEADERS), None)
+    email_col = next((i for i, h in enumerate(header) if h in ROSTER_EMAIL_HEADERS), None)
+    if name_col is None and email_col is None:
+        raise UnreadableFile("batch.roster_columns", path=path)
+
+    def cell(row: list[str], col: int | None) -> str | None:
+        if col is None or col >= len(row):
+            return None
+        return " ".join(row[col].split()) or None
+
+    entries: list[RosterEntry] = []
+    seen: set[tuple[str | None, str | None]] = set()
+    for row in rows[1:]:
+        name = cell(row, name_col)
+        address = cell(row, email_col)
+        entry = RosterEntry(name, address.lower() if address else None)
+        key = (_norm_name(name) if name else None, entry.email)
+        if (name or address) and key not in seen:
+            seen.add(key)
+            entries.append(entry)
+    return entries
+
+
+def match_roster(
+    roster: Sequence[RosterEntry], people: Sequence[Person]
+) -> tuple[list[RosterEntry], list[Person]]:
+    """(roster entries with no workbook, people not on the roster). A person matches an entry by
+    email (the .eml sender) or by name (the workbook's person field or the sender's name),
+    ignoring case, spaces and full-width forms."""
+    by_email: dict[str, list[int]] = {}
+    by_name: dict[str, list[int]] = {}
+    for i, entry in enumerate(roster):
+        if entry.email:
+            by_email.setdefault(entry.email.casefold(), []).append(i)
+        if entry.name:
+            by_name.setdefault(_norm_name(entry.name), []).append(i)
+    matched: set[int] = set()
+    unlisted: list[Person] = []
+    for p in people:
+        hits = set(by_email.get(p.email.casefold(), [])) if p.email else set()
+        for name in p.names:
+            hits.update(by_name.get(_norm_name(name), []))
+        if hits:
+            matched.update(hits)
+        else:
+            unlisted.append(p)
+    missing = [e for i, e in enumerate(roster) if i not in matched]
+    return missing, unlisted
+
+
+# ----------------------------------------------------------------------------------------------
+# The roll-up
+
+
+@dataclass
+class Rollup:
+    """The team report and everything said about it."""
+
+    spec: Spec
+    lang: str
+    report: Report  # the combined inputs, with KPIs recomputed from them
+    people: list[Person]
+    failed: list[BatchResult] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    roster: list[RosterEntry] | None = None
+    missing: list[RosterEntry] = field(default_factory=list)
+    unlisted: list[Person] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """0, or 1 when an input could not be read (it is left out)."""
+        return int(ExitCode.DATA if self.failed else ExitCode.OK)
+
+    def messages(self) -> list[str]:
+        """Every note, failure and roster finding, one line each, in the roll-up's language."""
+        t = catalog(self.lang)
+        lines = [t("rollup.not_included", error=f.error) for f in self.failed]
+        lines += [n.message(self.lang) for n in self.notes]
+        if self.roster is not None and self.unlisted:
+            names = Names(tuple(p.name for p in self.unlisted))
+            lines.append(t("rollup.unlisted", names=_param(names, self.lang)))
+        return lines
+
+    def summary_lines(self) -> list[str]:
+        """What the command prints: how many were combined, and who has not submitted."""
+        t = catalog(self.lang)
+        lines = [t("rollup.combined", n=len(self.people), failed=len(self.failed))]
+        if self.roster is not None:
+            if self.missing:
+                lines.append(t("rollup.missing_title", n=len(self.missing)))
+                lines.extend(f"  {e.shown}" for e in self.missing)
+            else:
+                lines.append(t("rollup.all_submitted", n=len(self.roster)))
+        return lines
+
+    # -- the per-person table ---------------------------------------------------------------
+
+    def person_columns(self) -> list[Field | Kpi]:
+        """Identity fields (rule "label", e.g. the store), then the spec's per-person KPIs."""
+        cols: list[Field | Kpi] = [f for f in self.spec.fields if f.rollup == "label"]
+        for id_ in self.spec.rollup.kpis:
+            item = self.spec.item(id_)
+            assert isinstance(item, Field | Kpi)
+            cols.append(item)
+        return cols
+
+    def person_sheet(self) -> ExtraSheet:
+        t = catalog(self.lang)
+        cols = self.person_columns()
+        header = (
+            t("rollup.col_name"),
+            t("rollup.col_email"),
+            t("rollup.col_file"),
+            *(c.label(self.lang) for c in cols),
+            t("rollup.col_issues"),
+        )
+        kinds = ("text", "text", "text", *(_kind(c) for c in cols), "count")
+        rows: list[tuple[ExtraCell, ...]] = []
+        for p in self.people:
+            cells: list[ExtraCell] = [p.name, p.email, p.source]
+            for c in cols:
+                value = p.kpis.get(c.id) if isinstance(c, Kpi) else p.values.get(c.id)
+                cells.append(value if isinstance(value, str | int | float | dt.date) else None)
+            cells.append(p.errors + p.warnings)
+            rows.append(tuple(cells))
+        return ExtraSheet(
+            name=t("rollup.sheet"),
+            title=t("rollup.sheet_title", n=len(self.people)),
+            header=header,
+            kinds=kinds,
+            rows=tuple(rows),
+            notes=tuple(self.sheet_notes()),
+            widths=(14.0, 26.0, 30.0, *(16.0 for _ in cols), 8.0),
+            tab_color="#C00000",
+        )
+
+    def sheet_notes(self) -> list[str]:
+        t = catalog(self.lang)
+        lines: list[str] = []
+        if self.roster is not None:
+            if self.missing:
+                lines.append(t("rollup.missing_title", n=len(self.missing)))
+                lines.extend(f"  {e.shown}" for e in self.missing)
+            else:
+                lines.append(t("rollup.all_submitted", n=len(self.roster)))
+            lines.append("")
+        messages = self.messages()
+        if messages:
+            lines.append(t("rollup.notes_title"))
+            lines.extend(f"  {m}" for m in messages)
+        return lines
+
+    # -- outputs ----------------------------------------------------------------------------
+
+    def xlsx(self) -> bytes:
+        """A workbook of the same template holding the combined inputs, plus the per-person
+        sheet."""
+        return build_workbook(
+            self.spec, self.lang, self.report.fields, extra_sheets=[self.person_sheet()]
+        )
+
+    def docx(self, *, reference_docx: Path | None = None) -> bytes:
+        """The team summary, with the per-person table, the missing list and the notes."""
+        from generator.docx_writer import build_summary
+
+        return build_summary(
+            self.spec,
+            self.report,
+            lang=self.lang,
+            missing="omit",
+            reference_docx=reference_docx,
+            extra_blocks=self.appendix(),
+        )
+
+    def appendix(self) -> list[Block]:
+        """Blocks after the summary: how it was made, per-person KPIs, who is missing, notes."""
+        from generator.narrative import (
+            Figures,
+            Heading,
+            Para,
+            TableBlock,
+            outline,
+            typeset,
+            usable_text,
+        )
+
+        t = catalog(self.lang)
+
+        def ts(text: str) -> str:
+            return typeset(text, self.lang)
+
+        tables = sum(
+            isinstance(b, TableBlock) for b in outline(self.spec, self.report, lang=self.lang)
+        )
+        blocks: list[Block] = [
+            Heading(1, ts(t("rollup.docx_heading"))),
+            Para(ts(t("rollup.docx_intro", n=len(self.people)))),
+            Heading(2, ts(t("rollup.docx_people"))),
+        ]
+        ids = self.spec.rollup.kpis
+        rows = []
+        for p in self.people:
+            person = Report(self.spec.id, self.spec.version, self.lang, p.source,
+                            fields=dict(p.values), kpis=dict(p.kpis))  # fmt: skip
+            figures = Figures(self.spec, person, self.lang)
+            shown = [figures.text(id_, table=True) or t("numfmt.not_applicable") for id_ in ids]
+            rows.append((ts(usable_text(p.name) or "-"), *shown))
+        share = 0.84 / max(len(ids), 1)
+        blocks.append(
+            TableBlock(
+                caption=t("docx.table_caption", n=tables + 1, title=t("rollup.docx_people")),
+                header=(
+                    t("rollup.col_name"),
+                    *(ts(self.spec.item(i).label(self.lang)) for i in ids),
+                ),
+                rows=tuple(rows),
+                widths=(0.16, *(share for _ in ids)),
+                centered=(False, *(True for _ in ids)),
+            )
+        )
+        if self.roster is not None:
+            blocks.append(Heading(2, ts(t("rollup.docx_missing"))))
+            if self.missing:
+                names = t("rollup.list_sep").join(usable_text(e.shown) or "-" for e in self.missing)
+                line = t("rollup.missing_line", n=len(self.missing), names=names)
+            else:
+                line = t("rollup.all_submitted", n=len(self.roster))
+            blocks.append(Para(ts(line)))
+        messages = self.messages()
+        if messages:
+            blocks.append(Heading(2, ts(t("rollup.notes_title"))))
+            blocks.extend(Para(ts(usable_text(m) or "-"), role="note") for m in messages)
+        return blocks
+
+    def write(self, out: Path, *, force: bool = False, reference_docx: Path | None = None) -> Path:
+        """Write TEAM.xlsx or TEAM.docx (by its suffix) atomically."""
+        check_rollup_output(out, force=force)
+        data = (
+            self.xlsx()
+            if out.suffix.lower() == ".xlsx"
+            else self.docx(reference_docx=reference_docx)
+        )
+        write_atomic(out, data, force=force)
+        return out
+
+
+def _kind(item: Field | Kpi) -> str:
+    return item.type if isinstance(item, Field) else item.format
+
+
+def check_rollup_output(out: Path, *, force: bool) -> None:
+    """Refuse an output that is not .xlsx or .docx, exists (without force) or has no folder."""
+    if out.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise UsageProblem("batch.rollup_suffix", path=out)
+    check_output(out, force=force)
+
+
+def rollup(
+    reports_or_paths: Iterable[Report | Path],
+    *,
+    roster: Path | Sequence[RosterEntry] | None = None,
+    lang: str | None = None,
+    team: str | None = None,
+    jobs: int | None = None,
+    spec: Spec | None = None,
+    exclude: Iterable[Path] = (),
+) -> Rollup:
+    """Combine filled workbooks of one template into a team report.
+
+    reports_or_paths: Reports already read, and/or paths (files, folders, .eml files, as for
+    render_many). roster: a CSV path (see read_roster) or entries. lang: of the outputs and
+    messages (default: the language most workbooks are in). team: the team's label for the
+    "label" fields (default: the value all share, else "Team (N people)"). jobs: processes
+    reading workbooks (default: CPUs). exclude: paths never read (e.g. the output itself).
+    """
+    spec = spec if spec is not None else spec_mod.load()
+    entries = read_roster(roster) if isinstance(roster, Path) else roster
+    msg_lang = normalize_lang(lang)
+    excluded = {p.resolve() for p in exclude}
+    people: list[Person] = []
+    failed: list[BatchResult] = []
+    items = list(reports_or_paths)
+    paths = [i for i in items if isinstance(i, Path)]
+    with tempfile.TemporaryDirectory(prefix="opsbook-rollup-") as workdir:
+        found = discover(paths, Path(workdir)) if paths else []
+        tasks: list[ReadTask] = []
+        index = 0
+        for item in items:
+            if isinstance(item, Report):
+                people.append(person_from_report(spec, item, index))
+                index += 1
+        for f in found:
+            if isinstance(f, InputProblem):
+                error = f.error.message(msg_lang)
+                code = int(f.error.exit_code)
+                failed.append(BatchResult(index, str(f.origin), None, "failed", 0, error, code))
+            elif f.path.resolve() not in excluded:
+                default = spec is spec_mod.load()
+                tasks.append(ReadTask(index, f, None if default else spec, msg_lang))
+            index += 1
+        workers = max(1, jobs if jobs is not None else default_jobs())
+        if tasks and workers > 1:
+            import workbook.reader  # noqa: F401 - loaded once here, inherited by forked workers
+        skipped: list[Skipped] = []
+        for read in run_pool(read_person, tasks, workers, _crashed):
+            if isinstance(read, Person):
+                people.append(read)
+            elif isinstance(read, Skipped):
+                skipped.append(read)
+            else:
+                failed.append(read)
+    people.sort(key=lambda p: p.index)
+    failed.sort(key=lambda r: r.index)
+    if not people:
+        if not failed:
+            raise OpsbookError("batch.rollup_nothing")
+        raise OpsbookError("batch.rollup_empty", n=len(failed), first=failed[0].error)
+    if lang is None:
+        langs = Counter(p.lang for p in people)
+        lang = max(langs, key=lambda k: (langs[k], k == "zh-CN"))
+    lang = normalize_lang(lang)
+    values, notes = combine(spec, people, lang=lang, team=team)
+    for s in sorted(skipped, key=lambda s: s.index):
+        notes.append(Note("skipped_rollup", (("source", s.source),)))
+    for p in people:
+        if p.errors:
+            notes.append(Note("person_errors", (("name", p.name), ("source", p.source),
+                                                ("n", p.errors))))  # fmt: skip
+    t = catalog(lang)
+    report = Report(
+        template_id=spec.id,
+        template_version=spec.version,
+        lang=lang,
+        source=t("rollup.source", n=len(people)),
+        fields=values,
+        kpis=compute_kpis(spec, values),
+        tables={tbl.id: [] for tbl in spec.tables},
+    )
+    result = Rollup(spec, lang, report, people, failed, notes)
+    if entries is not None:
+        result.roster = list(entries)
+        result.missing, result.unlisted = match_roster(entries, people)
+    return result
