@@ -282,6 +282,33 @@ def batch_command(opsbook: list[str], folder: Path, outdir: Path, jobs: int) -> 
 # Report
 
 
+SPIN_SCRIPT = """
+import time
+start = time.perf_counter()
+x = 0
+for i in range(15_000_000):
+    x += i
+print(time.perf_counter() - start)
+"""
+
+
+def spin(processes: int) -> float:
+    """Seconds the slowest of `processes` concurrent pure-Python loops takes."""
+    procs = [
+        subprocess.Popen([sys.executable, "-c", SPIN_SCRIPT], stdout=subprocess.PIPE, text=True)
+        for _ in range(processes)
+    ]
+    return max(float(p.communicate()[0]) for p in procs)
+
+
+def parallel_capacity() -> float:
+    """How many CPUs two processes really get right now: 2.0 on an idle machine with two real
+    cores; less when other work or shared (SMT) cores take a share. Medians of three runs."""
+    one = statistics.median(spin(1) for _ in range(3))
+    two = statistics.median(spin(2) for _ in range(3))
+    return 2 * one / two
+
+
 def machine() -> list[tuple[str, str]]:
     model = ""
     try:
@@ -369,6 +396,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     cpus = os.cpu_count() or 1
     opsbook = opsbook_command()
+    load_before = os.getloadavg()[0]
+    capacity_before = parallel_capacity()
+    print(f"parallel capacity of 2 processes: {capacity_before:.2f} CPUs", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="opsbook-bench-") as tmp:
         work = args.workdir or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
@@ -504,7 +534,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, value, target in ratios:
         met = value <= 1.5 if target.startswith("<=") else value >= 1.7
         print(f"{name}: {value:.2f} (target {target}: {verdict(met)})")
-    info = machine()
+    capacity_after = parallel_capacity()
+    info = [
+        *machine(),
+        (
+            "Load while running",
+            f"1-minute load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after; "
+            f"two CPU-bound processes got {capacity_before:.2f} CPUs before and "
+            f"{capacity_after:.2f} after (2.00 = two idle cores)",
+        ),
+    ]
     for key, text in info:
         print(f"{key}: {text}")
     if args.markdown is not None:

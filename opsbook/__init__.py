@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["demo", "new_workbook", "render_many", "rollup"]
+__all__ = [
+    "check",
+    "demo",
+    "export",
+    "new_workbook",
+    "read",
+    "render",
+    "render_many",
+    "rollup",
+    "summarize",
+]
 __version__ = "0.1.0"
 
 

@@ -6,9 +6,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from generator.docx_writer import build_summary
 from generator.narrative import MISSING_MODES, MissingMode
-from generator.xlsx_writer import build_workbook
 from opsbook.files import check_output, safe_filename, write_atomic
 from opsbook.sample import sample_values
 from workbook import spec as spec_mod
@@ -50,6 +48,8 @@ def new_workbook(
         if value:
             prefill[id_] = value
     path = out if out is not None else Path(default_workbook_name(lang, store, period))
+    from generator.xlsx_writer import build_workbook  # loaded only by the commands that write xlsx
+
     write_atomic(path, build_workbook(spec, lang, prefill), force=force)
     return path
 
@@ -61,6 +61,8 @@ def demo(outdir: Path, *, lang: str = "zh-CN", force: bool = True) -> list[Path]
     spec = spec_mod.load()
     written = []
     blank = outdir / f"blank-{lang}.xlsx"
+    from generator.xlsx_writer import build_workbook
+
     write_atomic(blank, build_workbook(spec, lang), force=force)
     written.append(blank)
     sample = outdir / f"sample-{lang}.xlsx"
@@ -95,6 +97,8 @@ def render(
     check_output(target, force=force, inputs=inputs)  # before the work of building
     doc_lang = normalize_lang(lang or report.lang)
     mode: MissingMode = "mark" if missing == "mark" else "omit"
+    from generator.docx_writer import build_summary  # python-docx: only render pays for it
+
     data = build_summary(spec, report, lang=doc_lang, missing=mode, reference_docx=reference_docx)
     write_atomic(target, data, force=force, inputs=inputs)
     return target, report
@@ -230,4 +234,3 @@ def rollup(
     from opsbook.rollup import rollup as combine
 
     return combine(reports_or_paths, roster=roster, lang=lang, team=team, jobs=jobs)
-

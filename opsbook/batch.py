@@ -503,7 +503,10 @@ class BatchRun(Iterator[BatchResult]):
         try:
             yield from self._problems
             if self._tasks and self.jobs > 1:
-                import opsbook.api  # noqa: F401 - loaded once here, inherited by forked workers
+                # loaded once here, inherited by forked workers
+                import generator.docx_writer  # noqa: F401
+                import opsbook.api  # noqa: F401
+                import workbook.reader  # noqa: F401
             yield from run_pool(render_one, self._tasks, self.jobs, _crashed)
         finally:
             self._workdir.cleanup()

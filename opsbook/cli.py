@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
-from workbook.errors import OpsbookError
+from workbook.errors import OpsbookError, UsageProblem
 from workbook.i18n import catalog, normalize_lang
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -60,15 +60,22 @@ def main(debug: bool) -> None:
 
 @main.command("new")
 @click.argument("out", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--lang", type=LANG_CHOICE, default="zh-CN", show_default=True,
-              help="Language of the workbook.")
+@click.option(
+    "--lang", type=LANG_CHOICE, default="zh-CN", show_default=True, help="Language of the workbook."
+)
 @click.option("--store", help="Store or brand name, filled in for you.")
 @click.option("--period", help="Period, e.g. 2026年Q3, filled in for you.")
 @click.option("--author", help="Your name, filled in for you.")
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
 @handle_errors
-def new_cmd(out: Path | None, lang: str, store: str | None, period: str | None,
-            author: str | None, force: bool) -> None:
+def new_cmd(
+    out: Path | None,
+    lang: str,
+    store: str | None,
+    period: str | None,
+    author: str | None,
+    force: bool,
+) -> None:
     """Write a new summary workbook to fill in (default name from store and period)."""
     from opsbook.api import new_workbook
 
@@ -96,34 +103,95 @@ RENDER_LISTED = 5  # problems listed after a render; `opsbook check` lists them 
 @main.command("render")
 # No dir_okay=False or readable check: workbook/safety.py answers a folder or an unreadable
 # file with one localized line (exit 3); click would print a usage error in English.
-@click.argument("filled", metavar="FILLED.xlsx", type=click.Path(readable=False, path_type=Path))
-@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Output .docx (default: beside the workbook, same name).")
-@click.option("--lang", type=LANG_CHOICE, default=None,
-              help="Language of the summary (default: the workbook's own).")
-@click.option("--missing", type=click.Choice(["omit", "mark"]), default="omit", show_default=True,
-              help="Leave out sentences whose figures are missing, or keep them marked.")
-@click.option("--reference-docx", type=click.Path(dir_okay=False, path_type=Path),
-              help="A company .docx whose page setup and styles the summary uses.")
+@click.argument(
+    "paths",
+    metavar="FILLED.xlsx...",
+    nargs=-1,
+    required=True,
+    type=click.Path(readable=False, path_type=Path),
+)
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Output .docx (default: beside the workbook, same name).",
+)
+@click.option(
+    "--outdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write the summaries into this folder (many inputs).",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Parallel workers for many inputs (default: the number of CPUs).",
+)
+@click.option(
+    "--lang",
+    type=LANG_CHOICE,
+    default=None,
+    help="Language of the summary (default: the workbook's own).",
+)
+@click.option(
+    "--missing",
+    type=click.Choice(["omit", "mark"]),
+    default="omit",
+    show_default=True,
+    help="Leave out sentences whose figures are missing, or keep them marked.",
+)
+@click.option(
+    "--reference-docx",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A company .docx whose page setup and styles the summary uses.",
+)
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
 @handle_errors
-def render_cmd(filled: Path, out: Path | None, lang: str | None, missing: str,
-               reference_docx: Path | None, force: bool) -> None:
-    """Write the Word summary of a filled workbook (never modifies the workbook)."""
+def render_cmd(
+    paths: tuple[Path, ...],
+    out: Path | None,
+    outdir: Path | None,
+    jobs: int | None,
+    lang: str | None,
+    missing: str,
+    reference_docx: Path | None,
+    force: bool,
+) -> None:
+    """Write the Word summary of filled workbooks (never modifies a workbook).
+
+    One workbook: FILLED.docx beside it, or -o OUT.docx. Many workbooks, folders (searched
+    recursively) or .eml files (their workbook attachments): a summary for each, beside it or in
+    --outdir, in parallel; one broken file never stops the others. Exit 1 if any failed.
+    """
     from opsbook.api import render
+
+    # One path with -o asks for one summary: single-file mode, where a folder or an .eml is
+    # answered as an input that is not a workbook. Otherwise folders and .eml files mean a batch.
+    single = len(paths) == 1 and outdir is None and (
+        out is not None or (not paths[0].is_dir() and paths[0].suffix.lower() != ".eml")
+    )
+    if not single:
+        if out is not None:
+            raise UsageProblem("batch.out_with_many")
+        click.get_current_context().exit(
+            _render_batch(paths, outdir, jobs, lang, missing, force, reference_docx)
+        )
+    filled = paths[0]
 
     # Errors speak --lang, else OPSBOOK_LANG (handle_errors: --lang may be None here); the
     # report of a finished render speaks the summary's language.
-    path, report = render(filled, out, lang=lang, missing=missing,
-                          reference_docx=reference_docx, force=force)
+    path, report = render(
+        filled, out, lang=lang, missing=missing, reference_docx=reference_docx, force=force
+    )
     t = catalog(normalize_lang(lang or report.lang))
     click.echo(t("cli.wrote", path=path))
     problems = report.errors + report.warnings
     if not problems:
         click.echo(t("render.clean"), err=True)
         return
-    click.echo(t("render.summary", errors=len(report.errors), warnings=len(report.warnings)),
-               err=True)
+    click.echo(
+        t("render.summary", errors=len(report.errors), warnings=len(report.warnings)), err=True
+    )
     for issue in problems[:RENDER_LISTED]:
         click.echo("  " + issue.message(t.lang), err=True)
     if len(problems) > RENDER_LISTED:
@@ -244,25 +312,49 @@ def _render_batch(
 
 
 @main.command("rollup")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="TEAM.xlsx (a workbook of the same template) or TEAM.docx (the summary).")
-@click.option("--roster", type=click.Path(dir_okay=False, path_type=Path),
-              help="CSV with a name and/or email column: lists who has not submitted.")
+# readable=False: an unreadable workbook is reported like any other one left out.
+@click.argument("paths", nargs=-1, required=True, type=click.Path(readable=False, path_type=Path))
+@click.option(
+    "-o",
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="TEAM.xlsx (a workbook of the same template) or TEAM.docx (the summary).",
+)
+@click.option(
+    "--roster",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="CSV with a name and/or email column: lists who has not submitted.",
+)
 @click.option("--team", help="Team name written as the store (default: the store all share).")
-@click.option("--jobs", type=click.IntRange(min=1), default=None,
-              help="Processes reading workbooks (default: the number of CPUs).")
-@click.option("--lang", type=LANG_CHOICE, default=None,
-              help="Language of the output (default: the workbooks' own).")
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes reading workbooks (default: the number of CPUs).",
+)
+@click.option(
+    "--lang",
+    type=LANG_CHOICE,
+    default=None,
+    help="Language of the output (default: the workbooks' own).",
+)
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
 @handle_errors
-def rollup_cmd(paths: tuple[Path, ...], out: Path, roster: Path | None, team: str | None,
-               jobs: int | None, lang: str | None, force: bool) -> None:
+def rollup_cmd(
+    paths: tuple[Path, ...],
+    out: Path,
+    roster: Path | None,
+    team: str | None,
+    jobs: int | None,
+    lang: str | None,
+    force: bool,
+) -> None:
     """Combine filled workbooks (files, folders, .eml files) into a team workbook or summary."""
     from opsbook.rollup import check_rollup_output, rollup
 
-    check_rollup_output(out, force=force)  # before the work of reading
-    result = rollup(list(paths), roster=roster, lang=lang, team=team, jobs=jobs, exclude=(out,))
+    check_rollup_output(out, force=force, inputs=paths)  # before the work of reading
+    result = rollup(list(paths), roster=roster, lang=lang, team=team, jobs=jobs)
     path = result.write(out, force=force)
     t = catalog(result.lang)
     click.echo(t("cli.wrote", path=path))

@@ -567,6 +567,7 @@ class Rollup:
     roster: list[RosterEntry] | None = None
     missing: list[RosterEntry] = field(default_factory=list)
     unlisted: list[Person] = field(default_factory=list)
+    inputs: tuple[Path, ...] = ()  # every file read (workbooks, emails, the roster)
 
     @property
     def exit_code(self) -> int:
@@ -735,14 +736,14 @@ class Rollup:
         return blocks
 
     def write(self, out: Path, *, force: bool = False, reference_docx: Path | None = None) -> Path:
-        """Write TEAM.xlsx or TEAM.docx (by its suffix) atomically."""
-        check_rollup_output(out, force=force)
+        """Write TEAM.xlsx or TEAM.docx (by its suffix) atomically; never over an input."""
+        check_rollup_output(out, force=force, inputs=self.inputs)
         data = (
             self.xlsx()
             if out.suffix.lower() == ".xlsx"
             else self.docx(reference_docx=reference_docx)
         )
-        write_atomic(out, data, force=force)
+        write_atomic(out, data, force=force, inputs=self.inputs)
         return out
 
 
@@ -750,11 +751,12 @@ def _kind(item: Field | Kpi) -> str:
     return item.type if isinstance(item, Field) else item.format
 
 
-def check_rollup_output(out: Path, *, force: bool) -> None:
-    """Refuse an output that is not .xlsx or .docx, exists (without force) or has no folder."""
+def check_rollup_output(out: Path, *, force: bool, inputs: Sequence[Path] = ()) -> None:
+    """Refuse an output that is not .xlsx or .docx, is one of the inputs, exists (without
+    force) or has no folder."""
     if out.suffix.lower() not in OUTPUT_SUFFIXES:
         raise UsageProblem("batch.rollup_suffix", path=out)
-    check_output(out, force=force)
+    check_output(out, force=force, inputs=tuple(inputs))
 
 
 def rollup(
@@ -765,7 +767,6 @@ def rollup(
     team: str | None = None,
     jobs: int | None = None,
     spec: Spec | None = None,
-    exclude: Iterable[Path] = (),
 ) -> Rollup:
     """Combine filled workbooks of one template into a team report.
 
@@ -773,12 +774,11 @@ def rollup(
     render_many). roster: a CSV path (see read_roster) or entries. lang: of the outputs and
     messages (default: the language most workbooks are in). team: the team's label for the
     "label" fields (default: the value all share, else "Team (N people)"). jobs: processes
-    reading workbooks (default: CPUs). exclude: paths never read (e.g. the output itself).
+    reading workbooks (default: CPUs). An earlier roll-up among the inputs is skipped.
     """
     spec = spec if spec is not None else spec_mod.load()
     entries = read_roster(roster) if isinstance(roster, Path) else roster
     msg_lang = normalize_lang(lang)
-    excluded = {p.resolve() for p in exclude}
     people: list[Person] = []
     failed: list[BatchResult] = []
     items = list(reports_or_paths)
@@ -787,6 +787,7 @@ def rollup(
         found = discover(paths, Path(workdir)) if paths else []
         tasks: list[ReadTask] = []
         index = 0
+        origins: dict[int, Path] = {}
         for item in items:
             if isinstance(item, Report):
                 people.append(person_from_report(spec, item, index))
@@ -796,9 +797,10 @@ def rollup(
                 error = f.error.message(msg_lang)
                 code = int(f.error.exit_code)
                 failed.append(BatchResult(index, str(f.origin), None, "failed", 0, error, code))
-            elif f.path.resolve() not in excluded:
+            else:
                 default = spec is spec_mod.load()
                 tasks.append(ReadTask(index, f, None if default else spec, msg_lang))
+                origins[index] = f.origin
             index += 1
         workers = max(1, jobs if jobs is not None else default_jobs())
         if tasks and workers > 1:
@@ -838,7 +840,11 @@ def rollup(
         kpis=compute_kpis(spec, values),
         tables={tbl.id: [] for tbl in spec.tables},
     )
-    result = Rollup(spec, lang, report, people, failed, notes)
+    left_out = {s.index for s in skipped}
+    used = [origin for i, origin in origins.items() if i not in left_out]
+    if isinstance(roster, Path):
+        used.append(roster)
+    result = Rollup(spec, lang, report, people, failed, notes, inputs=tuple(dict.fromkeys(used)))
     if entries is not None:
         result.roster = list(entries)
         result.missing, result.unlisted = match_roster(entries, people)

@@ -448,7 +448,7 @@ def docx_renamed(folder: Path) -> Setup:
 def encrypted(folder: Path) -> Setup:
     """The sample, password-protected as Excel does it (ECMA-376 agile encryption), by
     msoffcrypto-tool."""
-    from msoffcrypto.format.ooxml import OOXMLFile  # type: ignore[import-untyped]
+    from msoffcrypto.format.ooxml import OOXMLFile
 
     out = io.BytesIO()
     OOXMLFile(io.BytesIO(sample_bytes())).encrypt("secret", out)

@@ -8,6 +8,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -27,8 +28,10 @@ from workbook.reader import read_workbook
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "bad-inputs.md"
 #: Commands that read a workbook; the ones that write a file also run the output cases.
-COMMANDS = tuple(c for c in ("check", "export", "render") if c in main.commands)
-WRITERS = frozenset({"export", "render"})
+ALL_COMMANDS = ("check", "export", "render", "rollup")
+COMMANDS = tuple(c for c in ALL_COMMANDS if c in main.commands)
+WRITERS = frozenset({"export", "render", "rollup"})
+BATCHES = frozenset({"rollup"})  # many workbooks in: each case runs beside a good one
 MAX_BOMB_RSS_MB = 300  # a correctness bound for refused bombs, not a speed target
 
 
@@ -59,7 +62,7 @@ def parse_table(text: str) -> dict[str, Row]:
         case = cells["Case"].strip("`")
         exits = {
             cmd: None if cells[f"`{cmd}`"] == "—" else int(cells[f"`{cmd}`"])
-            for cmd in ("check", "export", "render")
+            for cmd in ALL_COMMANDS
         }
         messages = {lang: cells[f"Message ({lang})"].strip("`") for lang in LANGS}
         assert case not in rows, f"two rows for {case}"
@@ -165,11 +168,21 @@ def _disk_fills_up(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def command_line(command: str, setup: Setup, out: Path, lang: str) -> list[str]:
     argv = [command, str(setup.input)]
+    if command in BATCHES:
+        argv = [command, str(colleague(setup.input.parent)), str(setup.input), "--jobs", "1"]
     if command in WRITERS:
         argv += ["-o", str(out)] + (["--force"] if setup.force else [])
-    if command in ("check", "render"):
+    if command in ("check", "render", "rollup"):
         argv += ["--lang", lang]
     return argv
+
+
+def colleague(folder: Path) -> Path:
+    """A good workbook from someone else, beside the case's input, for the batch commands."""
+    path = folder / "colleague.xlsx"
+    if not path.exists():
+        path.write_bytes(badfiles.sample_bytes())
+    return path
 
 
 def expected_line(row: Row, lang: str, setup: Setup, out: Path) -> str:
@@ -210,7 +223,9 @@ def test_case_meets_its_row(
     inbox.mkdir()
     outbox.mkdir()
     setup = CASES[case](inbox)
-    out = setup.output or outbox / ("summary.docx" if command == "render" else "values.json")
+    if command in BATCHES:
+        colleague(inbox)
+    out = setup.output or outbox / ("values.json" if command == "export" else "summary.docx")
     before = _snapshot(inbox, outbox)
 
     result = run_cli(command_line(command, setup, out, lang), lang, setup, monkeypatch)
@@ -219,6 +234,17 @@ def test_case_meets_its_row(
     assert not any("Traceback" in line for line in result.stdout + result.stderr)
     line = expected_line(row, lang, setup, out)
     after = _snapshot(inbox, outbox)
+    if command in BATCHES and result.exit_code == 1:
+        # The workbook was left out, saying why (the message after "Not included:", or the
+        # folder searched), and the team output written from the colleague's workbook.
+        # (When nothing at all can be read, nothing is written.)
+        tail = re.sub(r"^[::]\s*", "", line.split(str(setup.input), 1)[-1])
+        assert any(str(setup.input) in e or tail in e for e in result.stderr), result.stderr
+        assert {p: h for p, h in after.items() if p != out} == before
+        if out in after:
+            with zipfile.ZipFile(out) as zf:
+                assert "word/document.xml" in zf.namelist() and zf.testzip() is None
+        return
     if result.exit_code >= 2:  # refused: one line naming the file, nothing written
         assert result.stderr == [line]
         assert any(p in row.messages[lang] for p in ("<file>", "<out>"))
@@ -231,7 +257,7 @@ def test_case_meets_its_row(
     # The workbook was read and the output written: exactly one new file, complete.
     assert {p: h for p, h in after.items() if p != out} == before
     assert out in after
-    if command == "render":
+    if command in ("render", "rollup"):
         with zipfile.ZipFile(out) as zf:
             assert "word/document.xml" in zf.namelist()
             assert zf.testzip() is None

@@ -22,7 +22,7 @@ from types import FrameType
 from xml.sax.saxutils import escape
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from generator.docx_writer import build_summary
@@ -46,6 +46,8 @@ FUZZ = settings(
     deadline=None,
     derandomize=True,
     database=None,
+    # No "explain" phase: it traces every line run, slowing an example many times over.
+    phases=[Phase.explicit, Phase.generate, Phase.shrink],
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
@@ -236,3 +238,34 @@ def test_the_unmutated_sample_renders(folder: Path) -> None:
     """The baseline the fuzzing starts from really is read and rendered."""
     assert read_and_render(SAMPLE, folder) == "rendered"
     assert read_and_render(repack(dict(PARTS)), folder) == "rendered"
+
+
+# --- What the fuzzing found, kept as plain tests --------------------------------------------------
+
+
+def _retarget(name: str, reference: str) -> bytes:
+    """The sample with the defined name `name` pointed at `reference` on its own sheet."""
+    parts = dict(PARTS)
+    workbook = parts["xl/workbook.xml"].decode("utf-8")
+    found = re.search(rf'(<definedName name="{name}">[^<]*!)[^<]*(</definedName>)', workbook)
+    assert found is not None
+    parts["xl/workbook.xml"] = (
+        workbook[: found.start()] + found.group(1) + reference + found.group(2)
+        + workbook[found.end() :]
+    ).encode("utf-8")  # fmt: skip
+    return repack(parts)
+
+
+@pytest.mark.parametrize(
+    ("name", "reference"),
+    [
+        # A table's range stretched by a digit: the reader walked 33 billion rows (a hang).
+        (SPEC.tables[0].id, "$A$24:$E$33000000000"),
+        (SPEC.tables[0].id, "$A$24:$E$&#51;3000000"),  # the same, as character references
+        # Past Excel's last row, and row 0: openpyxl's ws.cell() raised ValueError.
+        ("gmv", "$B$1048577"),
+        ("gmv", "$B$0"),
+    ],
+)
+def test_defined_names_the_fuzzing_broke(name: str, reference: str, folder: Path) -> None:
+    read_and_render(_retarget(name, reference), folder)

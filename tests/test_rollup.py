@@ -476,3 +476,25 @@ def test_the_rules_table_in_docs_is_current() -> None:
     doc = (Path(__file__).parent.parent / "docs" / "rollup.md").read_text(encoding="utf-8")
     between = doc.split("<!-- rules:begin -->\n", 1)[1].split("\n<!-- rules:end -->", 1)[0]
     assert between == rules_table(load())
+
+
+def test_cli_rollup_never_writes_over_a_workbook_it_read_but_replaces_its_own(
+    runner: CliRunner, team: Path
+) -> None:
+    alice = (team / "alice.xlsx").read_bytes()
+    result = runner.invoke(
+        main, ["rollup", "team", "-o", "team/alice.xlsx", "--force", "--lang", "en"]
+    )
+    assert result.exit_code == 5
+    assert (
+        result.stderr == f"Error: {Path('team/alice.xlsx')}: the output cannot be the input file\n"
+    )
+    assert (team / "alice.xlsx").read_bytes() == alice
+    first = runner.invoke(main, ["rollup", "team", "-o", "team/TEAM.xlsx", "--lang", "en"])
+    assert first.exit_code == 0, first.output
+    again = runner.invoke(
+        main, ["rollup", "team", "-o", "team/TEAM.xlsx", "--force", "--lang", "en"]
+    )
+    assert again.exit_code == 0, again.output
+    assert again.stdout.splitlines()[:2] == ["Wrote team/TEAM.xlsx", "Combined 2 workbooks"]
+    assert "an earlier team roll-up, not a person's workbook; left out" in again.stderr

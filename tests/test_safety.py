@@ -4,6 +4,7 @@ defences. The corpus (tests/test_bad_inputs.py) covers the same ground end to en
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import struct
 import zipfile
@@ -11,6 +12,8 @@ import zlib
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests import badfiles
 from tests.badfiles import RawEntry, repack, sample_bytes, zip_parts
@@ -111,7 +114,7 @@ def test_too_many_cells_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 def test_the_hand_written_compound_file_is_valid(tmp_path: Path) -> None:
     """olefile (msoffcrypto-tool's own reader) reads the corpus's .xls like safety.py does."""
-    import olefile  # type: ignore[import-untyped]
+    import olefile
 
     data = badfiles.cfb({"Workbook": badfiles.biff8_workbook_stream(), "\x05Summary": b"x"})
     ole = olefile.OleFileIO(io.BytesIO(data))
@@ -456,3 +459,56 @@ def test_named_ranges_count_toward_the_cells_but_print_areas_do_not() -> None:
     assert cells(area) == 0
     huge = b'<definedName name="t">S!$A$1:$E$1048576</definedName>'
     assert cells(huge) == 5 * 1048576
+
+
+@pytest.mark.parametrize(
+    ("part", "fragment"),
+    [
+        ("xl/workbook.xml", b'<definedName name="t">S!$A$1:$E$33000000000</definedName>'),
+        ("xl/workbook.xml", b'<definedName name="t">S!$A$1:$E$&#51;&#x33;0000</definedName>'),
+        ("xl/worksheets/sheet1.xml", b'<mergeCell ref="A1:B99999999"/>'),
+        ("xl/worksheets/sheet1.xml", b'<mergeCell ref=" A1:XFD&#49;048576 "/>'),
+    ],
+)
+def test_long_or_encoded_references_are_counted_in_full(part: str, fragment: bytes) -> None:
+    """No bound on digits and no character reference hides a range from the count."""
+    scanner = safety._Scanner(part)
+    scanner.feed(b"<x>" + fragment + b"</x>")
+    scanner.close()
+    assert scanner.cells > safety.MAX_CELLS
+
+
+def test_an_encoded_far_row_is_seen() -> None:
+    scanner = safety._Scanner("xl/worksheets/sheet1.xml")
+    scanner.feed(b'<sheetData><row r="&#50;000000"><c r="A&#x32;000000"/></row></sheetData>')
+    scanner.close()
+    assert scanner.beyond_grid
+
+
+@given(cuts=st.lists(st.integers(1, 4000), min_size=1, max_size=60))
+@settings(max_examples=60, deadline=None, derandomize=True, database=None)
+def test_the_scan_does_not_depend_on_where_the_chunks_end(cuts: list[int]) -> None:
+    """Every finding is the same whether a part arrives whole or in pieces of any size."""
+    parts = zip_parts(sample_bytes())
+    sheet = parts["xl/worksheets/sheet3.xml"].replace(
+        b"</sheetData>", b'<row r="2000000"><c r="A&#50;000000"/></row></sheetData>'
+    )
+    names = parts["xl/workbook.xml"].replace(
+        b"</definedNames>",
+        b'<definedName name="big">S!$A$1:$E$1048576</definedName></definedNames>',
+    )
+    dtd = b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY e "x">]><r>&e;</r>'
+    for name, text in (("xl/worksheets/sheet3.xml", sheet), ("xl/workbook.xml", names),
+                       ("docProps/x.xml", dtd)):  # fmt: skip
+        whole, pieces = safety._Scanner(name), safety._Scanner(name)
+        whole.feed(text)
+        whole.close()
+        at = 0
+        for size in itertools.cycle(cuts):
+            if at >= len(text):
+                break
+            pieces.feed(text[at : at + size])
+            at += size
+        pieces.close()
+        found = [(s.cells, s.beyond_grid, s.dtd) for s in (whole, pieces)]
+        assert found[0] == found[1], name

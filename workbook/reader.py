@@ -117,6 +117,9 @@ class Missing:
     target: str = ""
 
 
+MAX_ROW, MAX_COL = 1_048_576, 16_384  # Excel's last row and column (XFD)
+
+
 def cell_address(sheet: str, row: int, col: int) -> str:
     """ "sheet!B12", as a user finds it in Excel."""
     return f"{sheet}!{get_column_letter(col)}{row}"
@@ -130,11 +133,17 @@ def parse_reference(text: str) -> tuple[str | None, int, int, int, int] | None:
         return None
     sheet = m.group("quoted")
     sheet = sheet.replace("''", "'") if sheet is not None else m.group("plain")
-    r1, c1 = int(m.group("r1")), column_index_from_string(m.group("c1").upper())
-    if m.group("c2"):
-        r2, c2 = int(m.group("r2")), column_index_from_string(m.group("c2").upper())
-    else:
-        r2, c2 = r1, c1
+    try:
+        r1, c1 = int(m.group("r1")), column_index_from_string(m.group("c1").upper())
+        if m.group("c2"):
+            r2, c2 = int(m.group("r2")), column_index_from_string(m.group("c2").upper())
+        else:
+            r2, c2 = r1, c1
+    except ValueError:  # a column past XFD
+        return None
+    # Excel's grid: a name pointing outside it (row 0, row 1048577) is as broken as #REF!
+    if not all(1 <= r <= MAX_ROW for r in (r1, r2)) or not all(1 <= c <= MAX_COL for c in (c1, c2)):
+        return None
     return sheet, min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2)
 
 

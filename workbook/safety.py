@@ -17,8 +17,9 @@ bytes, so what was checked is what is parsed. Before openpyxl sees anything:
    lie, so the actual size and CRC are verified, and inflating stops the moment a cap is passed.
    Memory stays at one chunk per step. The same pass refuses XML that declares a DTD or
    entities (OOXML never does; billion-laughs and external-entity payloads need one), XML in a
-   text encoding that could hide such a declaration from this scan, and counts the cells,
-   rows and merged cells openpyxl would create.
+   text encoding that could hide such a declaration from this scan, and cells past Excel's
+   grid; it counts the cells, rows and merged cells openpyxl would create and the named ranges
+   the reader would read.
 
 Then openpyxl parses with defusedxml active (verified, not assumed) and every parser failure is
 mapped to a user error. zipfile itself never returns more than an entry's declared size, so the
@@ -51,7 +52,7 @@ from workbook.errors import OpsbookError, UnreadableFile, UnsafeFile
 MiB = 1024 * 1024
 
 # --- Limits -------------------------------------------------------------------------------------
-# A filled opsbook workbook is about 45 KB on disk, 200 KB unpacked, 25 parts and 1,000 cells.
+# A filled opsbook workbook is about 45 KB on disk, 200 KB unpacked, 25 parts and 1,700 cells.
 # The limits leave room for staff who paste data or pictures into extra sheets, and keep the
 # worst file that passes them to roughly 0.5 GB of memory and seconds of parsing in openpyxl.
 
@@ -109,13 +110,17 @@ _DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)")
 # Cells and rows written with a namespace prefix (<x:c>); unprefixed ones are counted with the
 # much faster bytes.count, as a slight over-count (<col>, <cfRule>, <color> also start "<c").
 _PREFIXED_CELL_OR_ROW = re.compile(rb"<[A-Za-z_][\w.\-]*:(?:c|row)[\s/>]")
-_MERGE = re.compile(rb"<" + _NAME + rb"mergeCell\s[^>]*?\bref\s*=\s*[\"']([A-Za-z0-9:$]*)[\"']")
-_AREA = re.compile(rb"\$?([A-Za-z]{1,3})\$?([0-9]{1,7})(?::\$?([A-Za-z]{1,3})\$?([0-9]{1,7}))?")
+_MERGE = re.compile(rb"<" + _NAME + rb"mergeCell\s[^>]*?\bref\s*=\s*[\"']([^\"']*)[\"']")
+# Numeric character references (&#51; is "3"): the parser decodes them, so the scan does too,
+# or "A&#50;000000" would hide a row from it. Only ASCII: nothing else matters to the counts.
+_CHAR_REF = re.compile(rb"&#(?:x([0-9A-Fa-f]{1,6})|([0-9]{1,7}));")
+# Any number of digits: a bounded pattern would read "A1:B99999999" as no area at all.
+_AREA = re.compile(rb"\$?([A-Za-z]{1,3})\$?([0-9]+)(?::\$?([A-Za-z]{1,3})\$?([0-9]+))?")
 # A defined name's text, skipping Excel's own (_xlnm.Print_Area...), which nothing here reads.
 _DEFINED_NAME = re.compile(rb"<" + _NAME + rb"definedName\b([^>]*)>([^<]*)<")
 _QUOTED_SHEET = re.compile(rb"'(?:[^']|'')*'")
 _EXPLICIT_RANGE = re.compile(
-    rb"(?<![A-Za-z0-9_.])\$?[A-Za-z]{1,3}\$?[0-9]{1,7}:\$?[A-Za-z]{1,3}\$?[0-9]{1,7}(?![0-9(])"
+    rb"(?<![A-Za-z0-9_.])\$?[A-Za-z]{1,3}\$?[0-9]+:\$?[A-Za-z]{1,3}\$?[0-9]+(?![0-9(])"
 )
 # A row or cell reference past Excel's grid: 7+ digit rows or 4+ letter columns (rare, so the
 # search is cheap); the numbers are then compared with the real limits.
@@ -524,6 +529,13 @@ class _Scanner:
             chunk = self.decoder.decode(chunk).encode("utf-8")
         buf = self.carry + chunk
         cut = buf.rfind(b">") + 1
+        # A defined name's text follows its opening tag: keep an unfinished one (no "<" yet
+        # after it) whole for the next step.
+        name = buf.rfind(b"definedName", 0, cut)
+        if name >= 0 and buf.find(b"<", name, cut) == -1:
+            tag = buf.rfind(b"<", 0, name)
+            if buf[tag + 1 : tag + 2] != b"/":  # not the closing tag
+                cut = max(tag, 0)
         if cut == 0 and len(buf) > self.CARRY_LIMIT:  # a huge run with no tag end
             cut = max(buf.rfind(b"<"), len(buf) - 64)
         self._scan(buf[:cut])
@@ -555,6 +567,8 @@ class _Scanner:
     def _scan(self, text: bytes) -> None:
         if not text:
             return
+        if b"&#" in text:
+            text = _CHAR_REF.sub(_ascii_reference, text)
         if b"<!" in text and _DTD.search(text):
             self.dtd = True
         if self.worksheet:
@@ -588,6 +602,11 @@ _SCANNABLE_ENCODING = re.compile(
 )
 
 
+def _ascii_reference(m: re.Match[bytes]) -> bytes:
+    code = int(m.group(1), 16) if m.group(1) else int(m.group(2))
+    return bytes([code]) if 32 < code < 127 and code not in b"<>&" else m.group(0)
+
+
 def _ascii_compatible(encoding: str) -> bool:
     """True when the declared encoding writes markup as plain ASCII bytes, so the byte scan
     sees a <!DOCTYPE. (OOXML itself allows only UTF-8 and UTF-16.)"""
@@ -607,7 +626,7 @@ def _column(letters: bytes) -> int:
 
 def _area(ref: bytes) -> int:
     """Cells in a merged range like A1:C3 (0 when it cannot be read)."""
-    m = _AREA.fullmatch(ref)
+    m = _AREA.fullmatch(ref.strip())
     if m is None:
         return 0
     c1, r1, c2, r2 = m.groups()

@@ -550,8 +550,10 @@ def _validate(spec: Spec) -> None:
         metric_currents = {m.current for m in spec.metrics if m.prev}
         for current in chart.metrics:
             if current not in metric_currents:
-                raise SpecError(f"chart {chart.title.en!r}: no metric with a previous value "
-                                f"has current {current!r}")
+                raise SpecError(
+                    f"chart {chart.title.en!r}: no metric with a previous value "
+                    f"has current {current!r}"
+                )
     for id_ in spec.cover_summary:
         if not spec.has(id_):
             raise SpecError(f"cover_summary: unknown id {id_!r}")
@@ -569,7 +571,7 @@ def _validate_rollup(spec: Spec) -> None:
                 f"({', '.join(ROLLUP_RULES[f.type])})"
             )
         if f.weight and f.rollup != "mean":
-            raise SpecError(f"field {f.id!r}: a weight needs rollup = \"mean\"")
+            raise SpecError(f'field {f.id!r}: a weight needs rollup = "mean"')
         for w in f.weight:
             target = spec._by_id.get(w)
             if target is None:
@@ -579,9 +581,7 @@ def _validate_rollup(spec: Spec) -> None:
             ):
                 raise SpecError(f"field {f.id!r}: weight {w!r} is not a number")
     person = spec.rollup.person
-    if person is not None and (
-        not spec.has(person) or not isinstance(spec.item(person), Field)
-    ):
+    if person is not None and (not spec.has(person) or not isinstance(spec.item(person), Field)):
         raise SpecError(f"rollup person: unknown field {person!r}")
     for id_ in spec.rollup.kpis:
         if not spec.has(id_) or isinstance(spec.item(id_), Table):
