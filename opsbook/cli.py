@@ -167,8 +167,10 @@ def render_cmd(
 
     # One path with -o asks for one summary: single-file mode, where a folder or an .eml is
     # answered as an input that is not a workbook. Otherwise folders and .eml files mean a batch.
-    single = len(paths) == 1 and outdir is None and (
-        out is not None or (not paths[0].is_dir() and paths[0].suffix.lower() != ".eml")
+    single = (
+        len(paths) == 1
+        and outdir is None
+        and (out is not None or (not paths[0].is_dir() and paths[0].suffix.lower() != ".eml"))
     )
     if not single:
         if out is not None:

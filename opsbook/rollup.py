@@ -43,7 +43,7 @@ from workbook.calc import NUMERIC_TYPES, compute_kpis
 from workbook.errors import ExitCode, OpsbookError, UnreadableFile, UnsafeFile, UsageProblem
 from workbook.i18n import LANGS, catalog, normalize_lang
 from workbook.report import FieldValue, Report
-from workbook.spec import Field, Kpi, Spec
+from workbook.spec import Field, Kpi, Spec, Text
 
 if TYPE_CHECKING:
     from generator.narrative import Block
@@ -198,14 +198,6 @@ class Note:
 
 
 @dataclass(frozen=True)
-class Label:
-    """A spec label, shown in the message's language."""
-
-    zh_cn: str
-    en: str
-
-
-@dataclass(frozen=True)
 class Counted:
     """A value and how many workbooks gave it."""
 
@@ -217,13 +209,13 @@ class Counted:
 class Names:
     """A list for a message: the first LISTED items, then "and N more"."""
 
-    items: tuple[str | Label | Counted, ...]
+    items: tuple[str | Text | Counted, ...]
 
 
 def _param(value: object, lang: str) -> object:
     t = catalog(lang)
-    if isinstance(value, Label):
-        return value.en if lang == "en" else value.zh_cn
+    if isinstance(value, Text):
+        return value(lang)
     if isinstance(value, Counted):
         return t("rollup.value_count", value=value.value, n=value.n)
     if isinstance(value, Names):
@@ -233,10 +225,6 @@ def _param(value: object, lang: str) -> object:
             shown = t("rollup.and_more", items=shown, n=len(value.items) - LISTED)
         return shown
     return value
-
-
-def _label(f: Field | Kpi) -> Label:
-    return Label(f.label.zh_cn, f.label.en)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -322,7 +310,7 @@ class _Combiner:
                     "blank_in_sum",
                     name=p.name,
                     source=p.source,
-                    fields=Names(tuple(_label(f) for f in fields)),
+                    fields=Names(tuple(f.label for f in fields)),
                     n=len(fields),
                 )
         return values
@@ -361,7 +349,7 @@ class _Combiner:
             shown.setdefault(_key(p.values[f.id]), _show(p.values[f.id]))
         self.note(
             "differ",
-            field=_label(f),
+            field=f.label,
             values=Names(tuple(Counted(shown[k], n) for k, n in counts.most_common())),
             chosen=_show(chosen),
         )
@@ -377,7 +365,7 @@ class _Combiner:
             if len(members) > 1:
                 self.note(
                     "shared_label",
-                    field=_label(f),
+                    field=f.label,
                     value=_show(members[0].values[f.id]),
                     names=Names(tuple(p.name for p in members)),
                     n=len(members),
@@ -415,7 +403,7 @@ class _Combiner:
                 break
             kept.append(part)
         left = len(parts) - len(kept)
-        self.note("cut", field=_label(f), n=left, total=len(parts))
+        self.note("cut", field=f.label, n=left, total=len(parts))
         return sep.join([*kept, t("rollup.more_parts", n=left)])[:limit]
 
 
