@@ -2,7 +2,8 @@
 figures filled in, for one locale. No Word formatting here (that is docx_writer's job).
 
 A sentence is the unit that is left out (`missing="omit"`) or marked (`missing="mark"`) when
-one of its figures is missing; a sentence without placeholders always stays. Nothing here
+one of its figures is missing; a sentence without placeholders stays when its subsection has
+some of the user's data (a figure, a table row or a note), and is left out otherwise. Nothing here
 writes `None`, `nan`, `inf`, `[X]`, `{` or an Excel error value: unusable values count as
 missing, and user text is cleaned before it reaches the document.
 """
@@ -265,7 +266,11 @@ def _placeholder_text(raw: str, figures: Figures, mark: bool) -> str | None:
         return shown
     value = figures.number(ph.id)
     if value is None:
-        return figures.marker(ph.id) if mark else None
+        if not mark:
+            return None
+        if ph.fmt == "to":  # keep the movement word: 从【…】变为【…】
+            return figures.t("numfmt.to_unknown", value=figures.marker(ph.id))
+        return figures.marker(ph.id)
     kind = figures.kind(ph.id)
     if ph.fmt in DIRECTION_FORMATS:
         return figures.fmt.direction(ph.fmt, value, kind)
@@ -296,11 +301,23 @@ def render_sentence(sentence: str, figures: Figures, missing: MissingMode) -> st
     return "".join(out)
 
 
+def has_figures(sentence: str, figures: Figures) -> bool:
+    """True when the sentence has placeholders and every figure it needs is present."""
+    return bool(placeholders(sentence)) and render_sentence(sentence, figures, "omit") is not None
+
+
 def render_paragraph(
-    paragraph: Paragraph, figures: Figures, missing: MissingMode
+    paragraph: Paragraph, figures: Figures, missing: MissingMode, *, keep_fixed: bool = True
 ) -> RenderedParagraph | None:
-    """The paragraph's surviving sentences, or None when every one was left out."""
-    sentences = [render_sentence(s(figures.lang), figures, missing) for s in paragraph.sentences]
+    """The paragraph's surviving sentences, or None when every one was left out.
+
+    keep_fixed=False drops the template's sentences that carry no figure: they are claims the
+    user never made unless some of their own data stands beside them.
+    """
+    texts = [s(figures.lang) for s in paragraph.sentences]
+    if not keep_fixed:
+        texts = [text for text in texts if placeholders(text)]
+    sentences = [render_sentence(text, figures, missing) for text in texts]
     kept = [s for s in sentences if s]
     if not kept:
         return None
@@ -481,8 +498,17 @@ class _Outline:
     def subsection(self, sub: Subsection) -> list[Block]:
         """The spec's paragraphs, then the user's tables, then the user's notes."""
         out: list[Block] = []
-        for paragraph in self.spec.paragraphs_of(sub.id):
-            rendered = render_paragraph(paragraph, self.fig, self.missing)
+        paragraphs = self.spec.paragraphs_of(sub.id)
+        notes = note_paragraphs(self.fig, sub.id)
+        # The template's figure-free sentences ("活动后链路缺乏分层引导……") only stand beside
+        # the user's own data: a subsection with no figure, table row or note makes no claims.
+        has_data = (
+            bool(notes)
+            or any(table_rows(table, self.fig) for table in self.spec.tables_of(sub.id))
+            or any(has_figures(s(self.lang), self.fig) for p in paragraphs for s in p.sentences)
+        )
+        for paragraph in paragraphs:
+            rendered = render_paragraph(paragraph, self.fig, self.missing, keep_fixed=has_data)
             if rendered is not None:
                 out.append(Para(rendered.text, lead=rendered.lead))
         for table in self.spec.tables_of(sub.id):
@@ -503,7 +529,7 @@ class _Outline:
                     centered=tuple(c.type != "text" for c in table.columns),
                 )
             )
-        out.extend(Para(text, role="note") for text in note_paragraphs(self.fig, sub.id))
+        out.extend(Para(text, role="note") for text in notes)
         return out
 
     def kpi_table(self, section: Section) -> TableBlock | None:

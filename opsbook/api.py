@@ -48,16 +48,25 @@ def new_workbook(
         if value:
             prefill[id_] = value
     path = out if out is not None else Path(default_workbook_name(lang, store, period))
+    require_suffix(path, ".xlsx")
     from generator.xlsx_writer import build_workbook  # loaded only by the commands that write xlsx
 
     write_atomic(path, build_workbook(spec, lang, prefill), force=force)
     return path
 
 
-def demo(outdir: Path, *, lang: str = "zh-CN", force: bool = True) -> list[Path]:
+def require_suffix(path: Path, suffix: str) -> None:
+    """Refuse an output whose name says another format (a .docx named .pdf opens nowhere)."""
+    if path.suffix.lower() != suffix:
+        raise UsageProblem("output.suffix", path=path, suffix=suffix)
+
+
+def demo(outdir: Path, *, lang: str = "zh-CN", force: bool = False) -> list[Path]:
     """Write the blank workbook and the filled sample (and its summary) into outdir."""
     lang = normalize_lang(lang)
     outdir.mkdir(parents=True, exist_ok=True)
+    for name in (f"blank-{lang}.xlsx", f"sample-{lang}.xlsx", f"sample-{lang}.docx"):
+        check_output(outdir / name, force=force)  # all or nothing: refuse before writing any
     spec = spec_mod.load()
     written = []
     blank = outdir / f"blank-{lang}.xlsx"
@@ -95,6 +104,7 @@ def render(
     spec = spec_mod.load()
     report = read_workbook(path, spec)
     check_output(target, force=force, inputs=inputs)  # before the work of building
+    require_suffix(target, ".docx")
     doc_lang = normalize_lang(lang or report.lang)
     mode: MissingMode = "mark" if missing == "mark" else "omit"
     from generator.docx_writer import build_summary  # python-docx: only render pays for it

@@ -86,14 +86,21 @@ def new_cmd(
 
 @main.command("demo")
 @click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--lang", type=LANG_CHOICE, default="zh-CN", show_default=True)
+@click.option(
+    "--lang",
+    type=LANG_CHOICE,
+    default="zh-CN",
+    show_default=True,
+    help="Language of the workbooks and the summary.",
+)
+@click.option("--force", is_flag=True, help="Overwrite files already in OUTDIR.")
 @handle_errors
-def demo_cmd(outdir: Path, lang: str) -> None:
+def demo_cmd(outdir: Path, lang: str, force: bool) -> None:
     """Write a blank workbook and a filled sample (and its Word summary) into OUTDIR."""
     from opsbook.api import demo
 
     lang = normalize_lang(lang)
-    for path in demo(outdir, lang=lang):
+    for path in demo(outdir, lang=lang, force=force):
         click.echo(catalog(lang)("cli.wrote", path=path))
 
 
@@ -269,7 +276,9 @@ def export_cmd(filled: Path, fmt: str, out: Path | None, force: bool) -> None:
     if out is None:
         click.echo(text, nl=False)
         return
-    write_atomic(out, text.encode("utf-8"), force=force, inputs=(filled,))
+    # A CSV file gets a byte-order mark: Excel on a Chinese Windows reads BOM-less CSV as GBK.
+    encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
+    write_atomic(out, text.encode(encoding), force=force, inputs=(filled,))
     click.echo(catalog(report.lang)("cli.wrote", path=out))
 
 

@@ -72,3 +72,33 @@ def test_unknown_language_is_a_usage_error(runner: CliRunner) -> None:
     result = runner.invoke(main, ["new", "--lang", "fr"])
     assert result.exit_code == 2
     assert "Invalid value for '--lang'" in result.output
+
+
+def test_demo_refuses_to_overwrite_without_force_and_writes_nothing(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "sample-en.docx").write_bytes(b"my own notes")
+    result = runner.invoke(main, ["demo", str(out), "--lang", "en"])
+    assert result.exit_code == 5
+    assert (
+        result.output
+        == f"Error: {out / 'sample-en.docx'}: the file exists; add --force to overwrite it\n"
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["sample-en.docx"]  # nothing half-written
+    assert (out / "sample-en.docx").read_bytes() == b"my own notes"
+    result = runner.invoke(main, ["demo", str(out), "--lang", "en", "--force"])
+    assert result.exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "blank-en.xlsx",
+        "sample-en.docx",
+        "sample-en.xlsx",
+    ]
+
+
+def test_an_output_named_for_another_format_is_refused(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(main, ["new", "summary.docx", "--lang", "en"])
+    assert result.exit_code == 2
+    assert result.output == "Error: summary.docx: the output file name must end in .xlsx\n"
+    assert not (tmp_path / "summary.docx").exists()

@@ -365,10 +365,17 @@ def test_omit_leaves_out_sentences_and_mark_shows_them() -> None:
     assert "GMV for the period reached [missing: GMV (this period)]" in en
 
 
-def test_a_sentence_without_figures_always_stays() -> None:
+def test_a_sentence_without_figures_stands_only_beside_the_users_data() -> None:
+    fixed = "活动后链路（如支付环节）缺乏分层引导，新老用户转化策略同质化。"
     empty = Report(SPEC.id, SPEC.version, "zh-CN", "empty.xlsx")
     text = summary_text(build_summary(SPEC, empty, lang="zh-CN", missing="omit"))
-    assert "活动后链路（如支付环节）缺乏分层引导，新老用户转化策略同质化。" in text
+    assert fixed not in text  # a blank workbook makes no claims the user never made
+    assert "PowerBI" not in text and "本周期电商运营工作围绕" not in text
+    values = {"campaign_clicks": 1000, "campaign_buyers": 240, "funnel_loss_expected": 0.7}
+    filled = Report(SPEC.id, SPEC.version, "zh-CN", "x.xlsx", fields=dict(values),
+                    kpis=compute_kpis(SPEC, values))  # fmt: skip
+    text = summary_text(build_summary(SPEC, filled, lang="zh-CN", missing="omit"))
+    assert "点击-转化漏斗流失率达76%，较预期高出8.6%。" + fixed in text
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -544,3 +551,9 @@ def test_libreoffice_prints_the_page_numbers(
     assert "电子商务运营实务工作总结" in first
     assert re.search(rf"第\s*1\s*页\s*/\s*共\s*{pages}\s*页", first)
     assert re.search(rf"第\s*{pages}\s*页\s*/\s*共\s*{pages}\s*页", pdf_text(pdf, pages, pages))
+
+
+def test_marked_missing_figures_keep_their_movement_word() -> None:
+    empty = Report(SPEC.id, SPEC.version, "zh-CN", "empty.xlsx")
+    text = summary_text(build_summary(SPEC, empty, lang="zh-CN", missing="mark"))
+    assert "推动复购率从【待补充：复购率（上期）】变为【待补充：复购率（本期）】。" in text

@@ -471,7 +471,7 @@ def roundtrips(
     return {name: Roundtrip(generated[name], out) for name, out in zip(CASES, outputs, strict=True)}
 
 
-@pytest.mark.parametrize("name", _case_params())
+@pytest.mark.parametrize("name", list(_case_params()))
 def test_libreoffice_kpis_equal_python(roundtrips: dict[str, Roundtrip], name: str) -> None:
     """Every KPI, read by its defined name from LibreOffice's file, equals workbook.calc."""
     case = CASES[name]
