@@ -242,6 +242,7 @@ class BatchResult:
     warnings: int = 0
     error: str | None = None
     exit_code: int = 0
+    errors: int = 0  # data errors in a converted workbook (what `opsbook check` exits 1 for)
 
     @property
     def ok(self) -> bool:
@@ -254,6 +255,8 @@ class BatchSummary:
     failed: int
     warnings: int  # warnings in all converted summaries
     with_warnings: int  # converted summaries with at least one warning
+    errors: int = 0  # data errors in all converted summaries' workbooks
+    with_errors: int = 0  # converted summaries whose workbook has an error
 
     @property
     def exit_code(self) -> int:
@@ -265,6 +268,11 @@ class BatchSummary:
         rows = [
             (t("batch.converted"), self.converted, ""),
             (t("batch.failed"), self.failed, ""),
+            (
+                t("batch.errors"),
+                self.errors,
+                t("batch.errors_in", files=self.with_errors) if self.errors else "",
+            ),
             (
                 t("batch.warnings"),
                 self.warnings,
@@ -290,15 +298,17 @@ def _pad(text: str, width: int) -> str:
 
 def summarize(results: Iterable[BatchResult]) -> BatchSummary:
     """Counts for the end table; consumes results one at a time."""
-    converted = failed = warnings = with_warnings = 0
+    converted = failed = warnings = with_warnings = errors = with_errors = 0
     for r in results:
         if r.ok:
             converted += 1
             warnings += r.warnings
             with_warnings += r.warnings > 0
+            errors += r.errors
+            with_errors += r.errors > 0
         else:
             failed += 1
-    return BatchSummary(converted, failed, warnings, with_warnings)
+    return BatchSummary(converted, failed, warnings, with_warnings, errors, with_errors)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -350,7 +360,10 @@ def render_one(task: RenderTask) -> BatchResult:
         return _failed(task, localized(exc, task.source, task.message_lang), int(exc.exit_code))
     except Exception as exc:  # one broken file never stops the batch
         return _failed(task, *unexpected(task.source, exc, task.message_lang))
-    return BatchResult(task.index, task.source.label, out, "converted", len(report.warnings))
+    return BatchResult(
+        task.index, task.source.label, out, "converted", len(report.warnings),
+        errors=len(report.errors),
+    )  # fmt: skip
 
 
 def _failed(task: RenderTask, error: str, code: int) -> BatchResult:

@@ -299,11 +299,14 @@ def _render_batch(
     msg_lang = normalize_lang(lang or _env_lang())
     t = catalog(msg_lang)
     failures: list[BatchResult] = []
+    incomplete: list[BatchResult] = []  # converted, but the workbook has data errors
 
     def tap(results: Iterable[BatchResult]) -> Iterator[BatchResult]:
         for result in results:
             if not result.ok:
                 failures.append(result)
+            elif result.errors:
+                incomplete.append(result)
             yield result
 
     with render_many(paths, outdir=outdir, jobs=jobs, lang=lang, missing=missing, force=force,
@@ -317,6 +320,8 @@ def _render_batch(
             summary = summarize(tap(run))
     for failure in sorted(failures, key=lambda r: r.index):
         click.echo(t("cli.error_prefix") + (failure.error or failure.source), err=True)
+    for result in sorted(incomplete, key=lambda r: r.index):
+        click.echo(t("batch.has_errors", source=result.source, n=result.errors), err=True)
     for line in summary.lines(msg_lang):
         click.echo(line)
     return summary.exit_code

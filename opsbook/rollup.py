@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import math
 import tempfile
@@ -780,15 +781,33 @@ def rollup(
             if isinstance(item, Report):
                 people.append(person_from_report(spec, item, index))
                 index += 1
+        # The same workbook arriving twice (saved from a mail and forwarded again) must not be
+        # summed twice: byte-identical inputs count once, with a note naming both.
+        first_seen: dict[bytes, str] = {}
+        duplicates: list[Note] = []
         for f in found:
             if isinstance(f, InputProblem):
                 error = f.error.message(msg_lang)
                 code = int(f.error.exit_code)
                 failed.append(BatchResult(index, str(f.origin), None, "failed", 0, error, code))
-            else:
-                default = spec is spec_mod.load()
-                tasks.append(ReadTask(index, f, None if default else spec, msg_lang))
+                index += 1
+                continue
+            name = f"{f.origin} › {f.attachment}" if f.attachment else str(f.origin)
+            try:
+                digest = hashlib.sha256(f.path.read_bytes()).digest()
+            except OSError:
+                digest = name.encode()  # unreadable: the reader reports it
+            if digest in first_seen:
+                duplicates.append(
+                    Note("duplicate_input", (("source", name), ("first", first_seen[digest])))
+                )
                 origins[index] = f.origin
+                index += 1
+                continue
+            first_seen[digest] = name
+            default = spec is spec_mod.load()
+            tasks.append(ReadTask(index, f, None if default else spec, msg_lang))
+            origins[index] = f.origin
             index += 1
         workers = max(1, jobs if jobs is not None else default_jobs())
         if tasks and workers > 1:
@@ -812,6 +831,7 @@ def rollup(
         lang = max(langs, key=lambda k: (langs[k], k == "zh-CN"))
     lang = normalize_lang(lang)
     values, notes = combine(spec, people, lang=lang, team=team)
+    notes.extend(duplicates)
     for s in sorted(skipped, key=lambda s: s.index):
         notes.append(Note("skipped_rollup", (("source", s.source),)))
     for p in people:

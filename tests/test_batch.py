@@ -293,15 +293,19 @@ def test_the_work_folder_of_attachments_is_removed(tmp_path: Path) -> None:
 
 
 def test_summary_table_lines_are_aligned_in_both_languages() -> None:
-    summary = BatchSummary(converted=12, failed=3, warnings=5, with_warnings=2)
+    summary = BatchSummary(
+        converted=12, failed=3, warnings=5, with_warnings=2, errors=4, with_errors=1
+    )
     assert summary.lines("en") == [
         "Converted  12",
         "Failed      3",
+        "Errors      4 (in 1 of the summaries; see opsbook check)",
         "Warnings    5 (in 2 of the summaries)",
     ]
     assert summary.lines("zh-CN") == [
         "已转换  12",
         "失败     3",
+        "有错误   4(涉及 1 份总结,请用 opsbook check 查看)",
         "警告     5(涉及 2 份总结)",
     ]
     assert BatchSummary(1, 0, 0, 0).exit_code == 0
@@ -335,6 +339,7 @@ def test_cli_helper_exits_1_lists_failures_and_prints_the_table(
     assert result.stdout.splitlines() == [
         "Converted  3",
         "Failed     2",
+        "Errors     0",
         "Warnings   1 (in 1 of the summaries)",
     ]
     errors = result.stderr.splitlines()
@@ -351,6 +356,6 @@ def test_cli_helper_exits_0_when_everything_converts_in_chinese(
     write(tmp_path / "two.xlsx", workbook("二号店", "zh-CN"))
     result = runner.invoke(batch_cmd, ["one.xlsx", "two.xlsx", "--jobs", "1"])
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines() == ["已转换  2", "失败    0", "警告    0"]
+    assert result.stdout.splitlines() == ["已转换  2", "失败    0", "有错误  0", "警告    0"]
     assert result.stderr == ""
     assert (tmp_path / "one.docx").is_file() and (tmp_path / "two.docx").is_file()

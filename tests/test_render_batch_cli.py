@@ -72,3 +72,18 @@ def test_one_output_name_for_many_inputs_is_a_usage_error(inbox: Path, tmp_path:
         "Error: -o names one summary; for several inputs use --outdir FOLDER\n"
     )
     assert not (tmp_path / "x.docx").exists()
+
+
+def test_a_converted_workbook_with_data_errors_is_named_not_hidden(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "blank.xlsx").write_bytes((SAMPLES / "blank-en.xlsx").read_bytes())
+    result = CliRunner().invoke(main, ["render", str(inbox), "--outdir", str(tmp_path / "out"),
+                                       "--lang", "en"])  # fmt: skip
+    assert result.exit_code == 0  # the summary was written; nothing failed
+    lines = result.stdout.splitlines()
+    assert lines[:2] == ["Converted  1", "Failed     0"]
+    assert lines[2].startswith("Errors     ") and "(in 1 of the summaries" in lines[2]
+    assert result.stderr.startswith(
+        f"{inbox / 'blank.xlsx'}: summary written, but the workbook has "
+    )

@@ -498,3 +498,17 @@ def test_cli_rollup_never_writes_over_a_workbook_it_read_but_replaces_its_own(
     assert again.exit_code == 0, again.output
     assert again.stdout.splitlines()[:2] == ["Wrote team/TEAM.xlsx", "Combined 2 workbooks"]
     assert "an earlier team roll-up, not a person's workbook; left out" in again.stderr
+
+
+def test_the_same_workbook_sent_twice_is_counted_once(team: Path) -> None:
+    (team / "forwarded").mkdir()
+    (team / "forwarded" / "alice-again.xlsx").write_bytes((team / "alice.xlsx").read_bytes())
+    twice = rollup([team], lang="en")
+    once = rollup([team / "alice.xlsx", team / "bob.xlsx"], lang="en")
+    assert len(twice.people) == 2
+    assert twice.report.fields["gmv"] == once.report.fields["gmv"] == ALICE["gmv"] + BOB["gmv"]
+    alice_again = team / "forwarded" / "alice-again.xlsx"
+    assert (
+        f"{alice_again}: the same file as {team / 'alice.xlsx'} (identical content); counted once"
+        in messages(twice.messages())
+    )
