@@ -26,7 +26,9 @@ has none.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import io
+import re
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -36,11 +38,11 @@ from typing import Any
 import docx
 from docx.enum.section import WD_ORIENT
 from docx.enum.style import WD_STYLE_TYPE
-from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.opc.pkgwriter import PackageWriter
 from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
+from docx.oxml.ns import nsdecls, qn
 from docx.oxml.parser import parse_xml
 from docx.shared import Cm, Emu, Pt, RGBColor
 
@@ -108,11 +110,76 @@ _AFTER_PBDR = (
     "w:outlineLvl", "w:divId", "w:cnfStyle", "w:rPr", "w:sectPr", "w:pPrChange",
 )  # fmt: skip
 _AFTER_OUTLINE_LVL = _AFTER_PBDR[_AFTER_PBDR.index("w:outlineLvl") + 1 :]
-_AFTER_TBL_CELL_MAR = ("w:tblLook", "w:tblCaption", "w:tblDescription", "w:tblPrChange")
-_AFTER_SHD = (
-    "w:noWrap", "w:tcMar", "w:textDirection", "w:tcFitText", "w:vAlign", "w:hideMark",
-    "w:headers", "w:cellIns", "w:cellDel", "w:cellMerge", "w:tcPrChange",
-)  # fmt: skip
+
+# Body XML written as text (`_Builder.blocks`), as python-docx's proxies would write it.
+_W_T = qn("w:t")
+# What python-docx's `run.text = ...` makes of a text: a w:tab for a tab, a w:br for a line
+# break (\r or \n), and a w:t for each stretch of other characters.
+_RUN_PIECES = re.compile(r"[\t\r\n]|[^\t\r\n]+")
+# Cell padding of 0.13 cm left and right (Word's default is 0.19 cm): figures such as
+# "1,543.8万元" stay on one line in a five-column table.
+_CELL_MARGINS = (
+    '<w:tblCellMar><w:top w:w="0" w:type="dxa"/><w:left w:w="72" w:type="dxa"/>'
+    '<w:bottom w:w="0" w:type="dxa"/><w:right w:w="72" w:type="dxa"/></w:tblCellMar>'
+)
+# python-docx's new table (`CT_Tbl.new_tbl`) carries this.
+_TBL_LOOK = (
+    '<w:tblLook w:firstColumn="1" w:firstRow="1" w:lastColumn="0" w:lastRow="0"'
+    ' w:noHBand="0" w:noVBand="1" w:val="04A0"/>'
+)
+_HEADER_SHADING = '<w:shd w:val="clear" w:color="auto" w:fill="D9D9D9"/>'
+
+
+def _attr(value: str) -> str:
+    return html.escape(value, quote=True)
+
+
+def _paragraph_xml(
+    out: list[str],
+    texts: list[str],
+    style_id: str | None,
+    runs: Sequence[tuple[str | None, bool]],
+    *,
+    keep_next: bool = False,
+    before: int | None = None,
+    no_indent: bool = False,
+    center: bool = False,
+    empty_run: bool = False,
+) -> None:
+    """A w:p as `add_paragraph()`, `_p.style = style_id` (an empty w:pPr when None),
+    `paragraph_format` and `add_run(text)` (`.bold`) write it, appended to `out`.
+
+    The w:pPr children are in schema order: pStyle, keepNext, spacing (`before`, in twips),
+    ind (no first-line indent), jc. Runs with no text are left out unless `empty_run`; each
+    w:t is written empty and its text appended to `texts`, in document order.
+    """
+    out.append("<w:p><w:pPr>")
+    if style_id is not None:
+        out.append(f'<w:pStyle w:val="{_attr(style_id)}"/>')
+    if keep_next:
+        out.append("<w:keepNext/>")
+    if before is not None:
+        out.append(f'<w:spacing w:before="{before}"/>')
+    if no_indent:
+        out.append('<w:ind w:firstLineChars="0" w:firstLine="0"/>')
+    if center:
+        out.append('<w:jc w:val="center"/>')
+    out.append("</w:pPr>")
+    for text, bold in runs:
+        if not text and not empty_run:
+            continue
+        out.append("<w:r><w:rPr><w:b/></w:rPr>" if bold else "<w:r>")
+        for piece in _RUN_PIECES.findall(text or ""):
+            if piece == "\t":
+                out.append("<w:tab/>")
+            elif piece in ("\r", "\n"):
+                out.append("<w:br/>")
+            else:
+                # python-docx's CT_R.add_t: preserve spaces at either end
+                out.append('<w:t xml:space="preserve"/>' if piece.strip() != piece else "<w:t/>")
+                texts.append(piece)
+        out.append("</w:r>")
+    out.append("</w:p>")
 
 
 def _rfonts(element: Any) -> Any:
@@ -183,14 +250,29 @@ class _Theme:
 
 
 class _Builder:
-    def __init__(self, lang: str, reference: Any | None) -> None:
+    """One summary being written.
+
+    reference: the company's document (its body is dropped). template: a locale's
+    `_Template` (see `_new_builder`), python-docx's default document already set up.
+    Neither: python-docx's default document, set up here (how the template is made).
+    """
+
+    def __init__(self, lang: str, reference: Any | None, template: _Template | None = None) -> None:
         self.lang = lang
         self.t: Catalog = catalog(lang)
         self.typo = TYPOGRAPHY[lang]
         self.reference = reference is not None
         self.after_table = False
         self.style_ids: dict[str, str | None] = {}
-        self.doc: Any = reference if reference is not None else docx.Document()
+        self._tbl_style: str | None = None
+        if reference is not None:
+            self.doc: Any = reference
+        elif template is not None:
+            self.doc = docx.Document(io.BytesIO(template.data))
+            self.style_ids = dict(template.style_ids)
+            self._tbl_style = template.table_style
+        else:
+            self.doc = docx.Document()
         self.latin = self.t("docx.font_latin")
         self.latin_heading = self.t("docx.font_heading_latin")
         self.body_font = self.t("docx.font_body")
@@ -198,8 +280,9 @@ class _Builder:
         self.subheading_font = self.t("docx.font_subheading")
         if self.reference:
             self._clear_body()
-        self._styles()
-        if not self.reference:
+        if self.reference or template is None:
+            self._styles()
+        if not self.reference and template is None:
             self._page()
 
     # -- styles -----------------------------------------------------------------------------
@@ -408,78 +491,106 @@ class _Builder:
             self.style_ids[name] = None if default else style.style_id
         return self.style_ids[name]
 
-    def paragraph(self, style: str, text: str = "") -> Any:
-        """A new body paragraph. Styles are set by id: python-docx's `paragraph.style = ...`
-        scans every style for the default one on each call (about 2 ms a paragraph)."""
-        paragraph = self.doc.add_paragraph()
-        paragraph._p.style = self.style_id(style)
-        if text:
-            paragraph.add_run(text)
-        return paragraph
+    def blocks(self, blocks: Sequence[Block]) -> None:
+        """Write the blocks at the end of the body.
 
-    def add(self, block: Block) -> None:
+        The XML of all of them is written as one string and parsed once: python-docx's
+        proxies (`add_paragraph`, `row.cells`, `cell.width`, `paragraph_format`, ...) find the
+        place of every property by walking the schema's child order, which cost most of a
+        summary. The string holds the same elements, attributes and order as those proxies
+        write (children in schema order: ECMA-376 CT_PPr, CT_TblPr, CT_TcPr); texts are set
+        afterwards through lxml, which checks them as python-docx's `run.text` did.
+        """
+        out: list[str] = [f"<w:body {nsdecls('w')}>"]
+        texts: list[str] = []
+        for block in blocks:
+            self._block(block, out, texts)
+        out.append("</w:body>")
+        fragment = parse_xml("".join(out))
+        for element, text in zip(fragment.iter(_W_T), texts, strict=True):
+            element.text = text
+        body = self.doc.element.body
+        end = body.find(qn("w:sectPr"))
+        for child in list(fragment):
+            if end is None:
+                body.append(child)
+            else:
+                end.addprevious(child)
+
+    def _block(self, block: Block, out: list[str], texts: list[str]) -> None:
         after_table, self.after_table = self.after_table, isinstance(block, TableBlock)
         if isinstance(block, Heading):
             style = ("Title", "Heading 1", "Heading 2")[block.level]
-            heading = self.paragraph(style, block.text)
-            if after_table:
-                heading.paragraph_format.space_before = Pt(self.typo.body)
+            before = Pt(self.typo.body).twips if after_table else None
+            _paragraph_xml(out, texts, self.style_id(style), [(block.text, False)], before=before)
         elif isinstance(block, Para):
-            paragraph = self.paragraph("Normal")
-            if after_table:
-                paragraph.paragraph_format.space_before = Pt(self.typo.body / 2)
-            if block.lead:
-                paragraph.add_run(block.lead).bold = True
-            if block.text:
-                paragraph.add_run(block.text)
-            if block.role == "meta":
-                paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
-                _first_line(paragraph._p, 0, self.typo.body)
+            meta = block.role == "meta"
+            _paragraph_xml(
+                out,
+                texts,
+                self.style_id("Normal"),
+                [(block.lead, True), (block.text, False)],
+                before=Pt(self.typo.body / 2).twips if after_table else None,
+                no_indent=meta,
+                center=meta,
+            )
         else:
-            self.table(block)
+            self._table(block, out, texts)
 
-    def table(self, block: TableBlock) -> None:
-        self.paragraph("Caption", block.caption)
-        ncols = len(block.header)
-        table = self.doc.add_table(rows=1 + len(block.rows), cols=ncols)
-        table.style = self.doc.styles["Table Grid"]
-        table.alignment = WD_TABLE_ALIGNMENT.CENTER
-        table.autofit = False
+    def _table(self, block: TableBlock, out: list[str], texts: list[str]) -> None:
+        """A caption, then the table as `doc.add_table` and the cell proxies wrote it."""
+        _paragraph_xml(out, texts, self.style_id("Caption"), [(block.caption, False)])
         total = self.text_width
-        widths = [int(total * w) for w in block.widths]
-        tbl_pr = table._tbl.tblPr
-        tbl_w = tbl_pr.find(qn("w:tblW"))
-        if tbl_w is None:
-            tbl_w = OxmlElement("w:tblW")
-            tbl_pr.append(tbl_w)
-        tbl_w.set(qn("w:w"), str(Emu(sum(widths)).twips))
-        tbl_w.set(qn("w:type"), "dxa")
-        tbl_pr.insert_element_before(_cell_margins(), *_AFTER_TBL_CELL_MAR)
-        for i, column in enumerate(table.columns):
-            column.width = widths[i]
+        ncols = len(block.header)
+        emus = [int(total * w) for w in block.widths]
+        if any(e < 0 for e in emus[:ncols]):  # python-docx refused these widths too
+            raise ValueError(f"negative table column width: {emus}")
+        widths = [Emu(e).twips for e in emus]
+        # The tblW element keeps python-docx's attribute order (w:type, then w:w).
+        out.append(f'<w:tbl><w:tblPr>{self._table_style}<w:tblW w:type="dxa" w:w="')
+        out.append(str(Emu(sum(emus)).twips))
+        out.append(f'"/><w:jc w:val="center"/><w:tblLayout w:type="fixed"/>{_CELL_MARGINS}')
+        out.append(_TBL_LOOK)
+        out.append("</w:tblPr><w:tblGrid>")
+        out.extend(f'<w:gridCol w:w="{widths[c]}"/>' for c in range(ncols))
+        out.append("</w:tblGrid>")
         table_text = self.style_id(STYLE_TABLE_TEXT)
         # A short table stays on one page: "keep with next" on every row but the last is how
         # Word (and LibreOffice) keep a table together. A long one may break, header repeated.
         keep_together = len(block.rows) <= KEEP_TOGETHER_ROWS
-        for r, row in enumerate(table.rows):
-            tr_pr = row._tr.get_or_add_trPr()
-            tr_pr.append(OxmlElement("w:cantSplit"))
-            if r == 0:
-                tr_pr.append(OxmlElement("w:tblHeader"))
-            values = block.header if r == 0 else block.rows[r - 1]
-            for c, cell in enumerate(row.cells):
-                cell.width = widths[c]
-                cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
-                paragraph = cell.paragraphs[0]
-                paragraph._p.style = table_text
-                if r == 0 or block.centered[c]:
-                    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
-                if keep_together and r < len(block.rows):
-                    paragraph.paragraph_format.keep_with_next = True
-                run = paragraph.add_run(values[c])
-                if r == 0:
-                    run.bold = True
-                    _shade(cell, "D9D9D9")
+        for r, values in enumerate((block.header, *block.rows)):
+            header = r == 0
+            keep = keep_together and r < len(block.rows)
+            out.append("<w:tr><w:trPr><w:cantSplit/>")
+            out.append("<w:tblHeader/></w:trPr>" if header else "</w:trPr>")
+            for c in range(ncols):
+                out.append(f'<w:tc><w:tcPr><w:tcW w:type="dxa" w:w="{widths[c]}"/>')
+                if header:
+                    out.append(_HEADER_SHADING)
+                out.append('<w:vAlign w:val="center"/></w:tcPr>')
+                _paragraph_xml(
+                    out,
+                    texts,
+                    table_text,
+                    [(values[c], header)],
+                    keep_next=keep,
+                    center=header or block.centered[c],
+                    empty_run=True,
+                )
+                out.append("</w:tc>")
+            out.append("</w:tr>")
+        out.append("</w:tbl>")
+
+    @property
+    def _table_style(self) -> str:
+        """The w:tblStyle of our tables: none when "Table Grid" is the document's default
+        table style (as python-docx's `table.style = ...` decides), computed once."""
+        if self._tbl_style is None:
+            style_id = self.doc.part.get_style_id(
+                self.doc.styles["Table Grid"], WD_STYLE_TYPE.TABLE
+            )
+            self._tbl_style = "" if style_id is None else f'<w:tblStyle w:val="{_attr(style_id)}"/>'
+        return self._tbl_style
 
     # -- properties and bytes ---------------------------------------------------------------
 
@@ -505,29 +616,65 @@ class _Builder:
                 rels.pop(r_id)
 
     def to_bytes(self, when: dt.datetime) -> bytes:
-        buffer = io.BytesIO()
-        self.doc.save(buffer)
-        return _normalize_zip(buffer.getvalue(), when)
+        return _save(self.doc, when, zipfile.ZIP_DEFLATED)
 
 
-def _cell_margins() -> Any:
-    """Cell padding of 0.13 cm left and right (Word's default is 0.19 cm): figures such as
-    "1,543.8万元" stay on one line in a five-column table."""
-    margins = OxmlElement("w:tblCellMar")
-    for side, width in (("w:top", 0), ("w:left", 72), ("w:bottom", 0), ("w:right", 72)):
-        el = OxmlElement(side)
-        el.set(qn("w:w"), str(width))
-        el.set(qn("w:type"), "dxa")
-        margins.append(el)
-    return margins
+@dataclass(frozen=True)
+class _Template:
+    """python-docx's default document with our styles and page for one locale (a package
+    saved without compression: it is only ever read back here), and what `_Builder` looks up
+    in its styles, the same in every document made from it."""
+
+    data: bytes
+    style_ids: dict[str, str | None]
+    table_style: str
 
 
-def _shade(cell: Any, fill: str) -> None:
-    shd = OxmlElement("w:shd")
-    shd.set(qn("w:val"), "clear")
-    shd.set(qn("w:color"), "auto")
-    shd.set(qn("w:fill"), fill)
-    cell._tc.get_or_add_tcPr().insert_element_before(shd, *_AFTER_SHD)
+_TEMPLATES: dict[str, _Template] = {}
+_TEMPLATE_STYLES = ("Title", "Heading 1", "Heading 2", "Normal", "Caption", STYLE_TABLE_TEXT)
+
+
+def _new_builder(lang: str) -> _Builder:
+    """A builder on python-docx's default document with our styles and page.
+
+    The set-up depends only on the locale (its catalogue's fonts and its typography), never on
+    a report or a reference document, so the first summary of a locale in this process saves
+    it as a template and carries on; later ones reload the template, which costs less than
+    half of setting the styles up again.
+    """
+    template = _TEMPLATES.get(lang)
+    if template is not None:
+        return _Builder(lang, None, template)
+    builder = _Builder(lang, None)
+    _TEMPLATES[lang] = _Template(
+        _save(builder.doc, FIXED_DATE, zipfile.ZIP_STORED),
+        {name: builder.style_id(name) for name in _TEMPLATE_STYLES},
+        builder._table_style,
+    )
+    return builder
+
+
+def _save(document: Any, when: dt.datetime, compress_type: int) -> bytes:
+    """The package, as `Document.save` writes it but with every member dated `when`.
+
+    python-docx's `OpcPackage.save` with its own `PackageWriter` steps (content types, package
+    rels, then each part and its rels), given a zip writer whose members carry fixed dates
+    instead of the clock: each part is compressed once, not compressed, read back and
+    compressed again.
+    """
+    package = document.part.package
+    parts = package.parts
+    for part in parts:
+        part.before_marshal()
+    buffer = io.BytesIO()
+    writer = _DatedZipWriter(buffer, when, compress_type)
+    # Its steps (the same in python-docx 1.1 and 1.2; untyped, they take any writer).
+    steps: Any = PackageWriter
+    steps._write_content_types_stream(writer, parts)
+    steps._write_pkg_rels(writer, package.rels)
+    steps._write_parts(writer, parts)
+    writer.close()
+    return buffer.getvalue()
 
 
 def _split_fields(pattern: str) -> Iterator[tuple[str, str | None]]:
@@ -565,21 +712,31 @@ def _add_field(paragraph: Any, instruction: str) -> None:
     char("end")
 
 
-def _normalize_zip(data: bytes, when: dt.datetime) -> bytes:
-    """Rewrite the package with fixed member dates (python-docx stamps the current time)."""
-    stamp = (max(when.year, 1980), when.month, when.day, when.hour, when.minute, when.second)
-    out = io.BytesIO()
-    with (
-        zipfile.ZipFile(io.BytesIO(data)) as src,
-        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst,
-    ):
-        for info in src.infolist():
-            member = zipfile.ZipInfo(info.filename, date_time=stamp)
-            member.compress_type = zipfile.ZIP_DEFLATED
-            member.create_system = 0
-            member.external_attr = 0
-            dst.writestr(member, src.read(info.filename))
-    return out.getvalue()
+class _DatedZipWriter:
+    """python-docx's physical package writer (`write(pack_uri, blob)`, `close()`) whose zip
+    members all carry the same date, so that the same document gives the same bytes."""
+
+    def __init__(self, file: io.BytesIO, when: dt.datetime, compress_type: int) -> None:
+        self.stamp = (
+            max(when.year, 1980),
+            when.month,
+            when.day,
+            when.hour,
+            when.minute,
+            when.second,
+        )
+        self.compress_type = compress_type
+        self.zip = zipfile.ZipFile(file, "w", compress_type)
+
+    def write(self, pack_uri: Any, blob: bytes) -> None:
+        member = zipfile.ZipInfo(pack_uri.membername, date_time=self.stamp)
+        member.compress_type = self.compress_type
+        member.create_system = 0
+        member.external_attr = 0
+        self.zip.writestr(member, blob)
+
+    def close(self) -> None:
+        self.zip.close()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -633,15 +790,14 @@ def build_summary(
     lang = normalize_lang(lang)
     blocks = [*outline(spec, report, lang=lang, missing=missing), *extra_blocks]
     reference = _open_reference(reference_docx) if reference_docx is not None else None
-    builder = _Builder(lang, reference)
+    builder = _Builder(lang, reference) if reference is not None else _new_builder(lang)
     t = catalog(lang)
     title = typeset(spec.title(lang), lang)
     store = usable_text(report.fields.get("store_name"))
     period = usable_text(report.fields.get("period"))
     header = t("docx.header", store=store, title=title) if store else title
     builder.header_footer(" ".join(header.split("\n")))
-    for block in blocks:
-        builder.add(block)
+    builder.blocks(blocks)
     when = document_date(report)
     subject_parts = [p for p in (store, period) if p]
     builder.properties(
