@@ -576,14 +576,18 @@ class Rollup:
     def summary_lines(self) -> list[str]:
         """What the command prints: how many were combined, and who has not submitted."""
         t = catalog(self.lang)
-        lines = [t("rollup.combined", n=len(self.people), failed=len(self.failed))]
-        if self.roster is not None:
-            if self.missing:
-                lines.append(t("rollup.missing_title", n=len(self.missing)))
-                lines.extend(f"  {e.shown}" for e in self.missing)
-            else:
-                lines.append(t("rollup.all_submitted", n=len(self.roster)))
-        return lines
+        return [t("rollup.combined", n=len(self.people), failed=len(self.failed)),
+                *self.roster_lines()]  # fmt: skip
+
+    def roster_lines(self) -> list[str]:
+        """Who has not submitted (or that everyone has); nothing without a roster."""
+        if self.roster is None:
+            return []
+        t = catalog(self.lang)
+        if not self.missing:
+            return [t("rollup.all_submitted", n=len(self.roster))]
+        return [t("rollup.missing_title", n=len(self.missing)),
+                *(f"  {e.shown}" for e in self.missing)]  # fmt: skip
 
     # -- the per-person table ---------------------------------------------------------------
 
@@ -628,13 +632,8 @@ class Rollup:
 
     def sheet_notes(self) -> list[str]:
         t = catalog(self.lang)
-        lines: list[str] = []
-        if self.roster is not None:
-            if self.missing:
-                lines.append(t("rollup.missing_title", n=len(self.missing)))
-                lines.extend(f"  {e.shown}" for e in self.missing)
-            else:
-                lines.append(t("rollup.all_submitted", n=len(self.roster)))
+        lines = self.roster_lines()
+        if lines:
             lines.append("")
         messages = self.messages()
         if messages:
