@@ -484,6 +484,11 @@ def from_dict(data: dict[str, Any]) -> Spec:
     return spec
 
 
+def _numeric(item: Field | Kpi | Table) -> bool:
+    """A KPI, or a field holding a number: what expressions and weights may read."""
+    return isinstance(item, Kpi) or (isinstance(item, Field) and item.type in _NUMERIC)
+
+
 def _validate(spec: Spec) -> None:
     section_ids = {s.id for s in spec.sections}
     sub_ids = {s.id for s in spec.subsections}
@@ -515,9 +520,7 @@ def _validate(spec: Spec) -> None:
             target = spec._by_id.get(r)
             if target is None:
                 raise SpecError(f"KPI {k.id!r}: unknown id {r!r} in {k.expression!r}")
-            if isinstance(target, Table) or (
-                isinstance(target, Field) and target.type in ("text", "date")
-            ):
+            if not _numeric(target):
                 raise SpecError(f"KPI {k.id!r}: {r!r} is not a number")
     spec.kpi_order  # noqa: B018 - raises SpecError on a cycle
     for p in spec.paragraphs:
@@ -576,9 +579,7 @@ def _validate_rollup(spec: Spec) -> None:
             target = spec._by_id.get(w)
             if target is None:
                 raise SpecError(f"field {f.id!r}: unknown weight id {w!r}")
-            if isinstance(target, Table) or (
-                isinstance(target, Field) and target.type not in _NUMERIC
-            ):
+            if not _numeric(target):
                 raise SpecError(f"field {f.id!r}: weight {w!r} is not a number")
     person = spec.rollup.person
     if person is not None and (not spec.has(person) or not isinstance(spec.item(person), Field)):
