@@ -381,12 +381,16 @@ def _user_text(value: FieldValue, lang: str) -> str | None:
 
 @dataclass(frozen=True)
 class Heading:
+    """A title, section or subsection heading of the summary."""
+
     level: int  # 0 title, 1 section, 2 subsection
     text: str
 
 
 @dataclass(frozen=True)
 class Para:
+    """A paragraph of the summary."""
+
     text: str
     lead: str | None = None  # bold words starting the paragraph
     role: Literal["body", "meta", "note", "missing"] = "body"
@@ -394,6 +398,8 @@ class Para:
 
 @dataclass(frozen=True)
 class TableBlock:
+    """A table of the summary: caption, header row, body rows, column widths and alignment."""
+
     caption: str
     header: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]

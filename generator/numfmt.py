@@ -57,6 +57,8 @@ def fixed(value: float, decimals: int, *, strip: bool = True, group: bool = True
 
 @dataclass(frozen=True)
 class _Scale:
+    """A large-number unit: 万 (10^4) or 亿 (10^8)."""
+
     power: int  # 4 for 万, 8 for 亿
     word: str
 

@@ -251,6 +251,8 @@ class BatchResult:
 
 @dataclass(frozen=True)
 class BatchSummary:
+    """The counts printed at the end of a batch."""
+
     converted: int
     failed: int
     warnings: int  # warnings in all converted summaries
@@ -317,6 +319,8 @@ def summarize(results: Iterable[BatchResult]) -> BatchSummary:
 
 @dataclass(frozen=True)
 class RenderTask:
+    """One conversion handed to a worker."""
+
     index: int
     source: Source
     out: Path

@@ -16,7 +16,6 @@ import contextlib
 import errno
 import os
 import re
-import secrets
 import tempfile
 from pathlib import Path
 
@@ -125,7 +124,7 @@ def _link_or_replace(source: str | Path, path: Path, *, force: bool, follow: boo
     if not force:
         _link(source, path, follow=follow)
         return
-    hidden = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    hidden = path.with_name(f".{path.name}.{os.urandom(4).hex()}.tmp")
     _link(source, hidden, follow=follow)
     try:
         os.replace(hidden, path)

@@ -128,6 +128,8 @@ def person_from_report(
 
 @dataclass(frozen=True)
 class ReadTask:
+    """One workbook handed to a worker to read for the roll-up."""
+
     index: int
     source: Source
     spec: Spec | None  # None: the built-in spec, loaded in the worker
@@ -268,6 +270,8 @@ def _whole(f: Field, value: float) -> float | int:
 
 @dataclass
 class _Combiner:
+    """Combines the people's values into the team's: sums, weighted targets, notes."""
+
     spec: Spec
     people: Sequence[Person]
     lang: str
@@ -442,6 +446,8 @@ def rules_table(spec: Spec) -> str:
 
 @dataclass(frozen=True)
 class RosterEntry:
+    """One person on the roster: a name, an email address, or both."""
+
     name: str | None
     email: str | None
 

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from importlib import resources
 from typing import Any
 
 from workbook.i18n import normalize_lang
-from workbook.tomlcompat import tomllib
+from workbook.packagedata import package_file, parse_toml
 
 
 def sample_values(lang: str) -> dict[str, Any]:
     """Field id -> value (and table id -> rows) for the sample store, in the given locale."""
     lang = normalize_lang(lang)
-    ref = resources.files("opsbook") / "data" / "sample.toml"
-    data = tomllib.loads(ref.read_text(encoding="utf-8"))
+    # The sample holds TOML dates, so it has no JSON copy; only `new` and the demo read it.
+    data = parse_toml(package_file("opsbook", "data", "sample.toml").read_bytes())
     values: dict[str, Any] = {}
     values.update(data["numbers"])
     values.update(data["dates"])

@@ -448,6 +448,25 @@ def test_same_input_gives_the_same_bytes(sample_docx: dict[str, bytes]) -> None:
     assert build_summary(SPEC, undated, lang="zh-CN") == first
 
 
+@pytest.mark.parametrize("lang", LANGS)
+def test_set_up_from_scratch_or_from_the_saved_template_gives_the_same_bytes(
+    lang: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A fresh process: the first summary of a locale sets it up, the second also saves the
+    # set-up as a template, the third reloads the template. A batch mixes all three.
+    from generator import docx_writer
+
+    monkeypatch.setattr(docx_writer, "_TEMPLATES", {})
+    monkeypatch.setattr(docx_writer, "_BUILT", set())
+    report = sample_report(lang)
+    scratch = build_summary(SPEC, report, lang=lang)
+    assert lang not in docx_writer._TEMPLATES
+    saving = build_summary(SPEC, report, lang=lang)
+    assert lang in docx_writer._TEMPLATES
+    reloaded = build_summary(SPEC, report, lang=lang)
+    assert scratch == saving == reloaded
+
+
 def test_core_properties(sample_docx: dict[str, bytes]) -> None:
     props = open_docx(sample_docx["zh-CN"]).core_properties
     assert props.title == "电子商务运营实务工作总结"

@@ -27,21 +27,29 @@ class ExprError(ValueError):
 
 @dataclass(frozen=True)
 class Num:
+    """A number literal."""
+
     value: float
 
 
 @dataclass(frozen=True)
 class Ref:
+    """A reference to a field or KPI id."""
+
     name: str
 
 
 @dataclass(frozen=True)
 class Neg:
+    """Unary minus."""
+
     operand: Node
 
 
 @dataclass(frozen=True)
 class BinOp:
+    """A binary operation: + - * /."""
+
     op: str
     left: Node
     right: Node

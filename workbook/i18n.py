@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
 from typing import Any
 
-from workbook.tomlcompat import tomllib
+from workbook.packagedata import load_toml, package_file
 
 DEFAULT_LANG = "zh-CN"
 LANGS = ("zh-CN", "en")
@@ -54,7 +53,6 @@ def normalize_lang(lang: str | None) -> str:
 @cache
 def catalog(lang: str = DEFAULT_LANG) -> Catalog:
     lang = normalize_lang(lang)
-    ref = resources.files("workbook") / "locales" / f"{lang}.toml"
     entries: dict[str, Any] = {}
-    _flatten("", tomllib.loads(ref.read_text(encoding="utf-8")), entries)
+    _flatten("", load_toml(package_file("workbook", "locales", f"{lang}.toml")), entries)
     return Catalog(lang, entries)

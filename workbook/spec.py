@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 from workbook import expr
-from workbook.tomlcompat import tomllib
+from workbook.packagedata import load_toml, package_file, parse_toml
 
 LANGS = ("zh-CN", "en")
 DEFAULT_TEMPLATE = "ecommerce-ops-summary"
@@ -57,6 +56,8 @@ class Text:
 
 @dataclass(frozen=True)
 class Section:
+    """One numbered section of the template (or the conclusion): one sheet of the workbook."""
+
     id: str
     kind: str
     number: int | None
@@ -67,6 +68,8 @@ class Section:
 
 @dataclass(frozen=True)
 class Subsection:
+    """A titled block of a section: a heading in the summary, a band on the sheet."""
+
     id: str
     section: str
     style: str
@@ -75,6 +78,8 @@ class Subsection:
 
 @dataclass(frozen=True)
 class Field:
+    """One input cell: its type, unit, valid range, prompt and example."""
+
     id: str
     subsection: str
     type: FieldType
@@ -99,6 +104,8 @@ class RollupSpec:
 
 @dataclass(frozen=True)
 class Kpi:
+    """A computed figure: an expression over field and KPI ids, a formula in the workbook."""
+
     id: str
     subsection: str
     expression: str
@@ -118,6 +125,8 @@ class Kpi:
 
 @dataclass(frozen=True)
 class Column:
+    """One column of an input table (problems, action plan)."""
+
     id: str
     type: FieldType
     label: Text
@@ -126,6 +135,8 @@ class Column:
 
 @dataclass(frozen=True)
 class Table:
+    """A list the user fills row by row, such as the problems found or the action plan."""
+
     id: str
     subsection: str
     rows: int
@@ -149,6 +160,8 @@ class Placeholder:
 
 @dataclass(frozen=True)
 class Paragraph:
+    """One narrative sentence of the summary, with `{id}` placeholders."""
+
     subsection: str
     lead: Text | None
     sentences: tuple[Text, ...]
@@ -156,6 +169,8 @@ class Paragraph:
 
 @dataclass(frozen=True)
 class Metric:
+    """One row of a section's KPI table: previous, current, change and target."""
+
     section: str
     label: Text
     prev: str | None
@@ -170,6 +185,8 @@ class Metric:
 
 @dataclass(frozen=True)
 class ChartPoint:
+    """One bar of a 'points' chart: an id and its label."""
+
     id: str
     label: Text
 
@@ -187,6 +204,8 @@ class Chart:
 
 @dataclass(frozen=True)
 class Spec:
+    """The whole template: sections, fields, KPIs, tables, narrative, charts, roll-up."""
+
     id: str
     version: int
     title: Text
@@ -590,12 +609,10 @@ def _validate_rollup(spec: Spec) -> None:
 
 
 def load_path(path: Path) -> Spec:
-    with path.open("rb") as fh:
-        return from_dict(tomllib.load(fh))
+    return from_dict(parse_toml(path.read_bytes()))
 
 
 @cache
 def load(template: str = DEFAULT_TEMPLATE) -> Spec:
     """The built-in template spec, parsed once per process."""
-    ref = resources.files("workbook") / "templates" / f"{template}.toml"
-    return from_dict(tomllib.loads(ref.read_text(encoding="utf-8")))
+    return from_dict(load_toml(package_file("workbook", "templates", f"{template}.toml")))
