@@ -639,6 +639,10 @@ def test_the_saved_results_pass_reads_only_what_it_needs(tmp_path: Path) -> None
     path = build(tmp_path)
     saved = saved_results(path, {S2: ["B15", "B16"], "no such sheet": ["A1"]})
     assert saved == {(S2, "B15"): pytest.approx(0.05), (S2, "B16"): pytest.approx(0.95)}
+    # The reader hands it the bytes preflight checked, not the path: the same answer.
+    data = path.read_bytes()
+    assert saved_results(data, {S2: ["B15", "B16"]}) == saved
+    assert saved_results(data[: len(data) // 2], {S2: ["B15"]}) == {}  # damaged: nothing saved
 
 
 # -- against real LibreOffice ----------------------------------------------------------------

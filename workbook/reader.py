@@ -7,6 +7,7 @@ The policy (where cells are found, severities, cached results) is documented in 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import math
 import posixpath
 import re
@@ -18,10 +19,11 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
 
+from lxml import etree
 from openpyxl.utils.cell import column_index_from_string, get_column_letter
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
-from openpyxl.xml.functions import fromstring, iterparse
+from openpyxl.xml.functions import fromstring
 
 from workbook import spec as spec_mod
 from workbook import values as v
@@ -224,15 +226,20 @@ def _saved_value(cell: Any) -> Saved:
     return NOT_SAVED  # a shared-string index: never used for formula results
 
 
-def saved_results(path: Path, wanted: Mapping[str, Iterable[str]]) -> dict[tuple[str, str], Saved]:
+def saved_results(
+    package: Path | bytes, wanted: Mapping[str, Iterable[str]]
+) -> dict[tuple[str, str], Saved]:
     """(sheet, "B12") -> the result saved with the formula in that cell, for the wanted cells.
 
+    package: the workbook's bytes as preflight passed them (so no DTD in any part, and the
+    same bytes openpyxl parsed, even if the file has changed since), or a path (tests).
     Reads only the workbook part, its relationships and the sheets asked for, stopping in each
     sheet once every wanted cell is seen. Anything unexpected means "nothing saved".
     """
     out: dict[tuple[str, str], Saved] = {}
+    source = io.BytesIO(package) if isinstance(package, bytes) else package
     try:
-        with zipfile.ZipFile(path) as zf:
+        with zipfile.ZipFile(source) as zf:
             main = next(t for typ, t in _rels(zf, "").values() if typ.endswith("/officeDocument"))
             rels = _rels(zf, main)
             parts = {
@@ -244,9 +251,11 @@ def saved_results(path: Path, wanted: Mapping[str, Iterable[str]]) -> dict[tuple
                 if not remaining or not parts.get(sheet):
                     continue
                 with zf.open(parts[sheet]) as fh:
-                    for _, element in iterparse(fh):
-                        if element.tag != f"{_MAIN_NS}c":
-                            continue
+                    # lxml, told to look at <c> only, is ~2x faster than ElementTree here.
+                    cells = etree.iterparse(
+                        fh, tag=f"{_MAIN_NS}c", resolve_entities=False, no_network=True
+                    )
+                    for _, element in cells:
                         ref = element.get("r")
                         if ref in remaining:
                             out[(sheet, ref)] = _saved_value(element)
@@ -255,7 +264,7 @@ def saved_results(path: Path, wanted: Mapping[str, Iterable[str]]) -> dict[tuple
                                 break
                         element.clear()
     except (KeyError, StopIteration, OSError, ValueError, SyntaxError, zipfile.BadZipFile):
-        return {}
+        return {}  # lxml's XMLSyntaxError is a SyntaxError
     return out
 
 
@@ -265,19 +274,20 @@ def saved_results(path: Path, wanted: Mapping[str, Iterable[str]]) -> dict[tuple
 
 def read_workbook(path: Path, spec: Spec | None = None) -> Report:
     """Read a filled workbook into a Report; raise UnreadableFile for another template."""
-    from workbook.safety import open_workbook
+    from workbook.safety import open_checked
 
     spec = spec if spec is not None else spec_mod.load()
-    wb = open_workbook(path, data_only=False)
+    wb, checked = open_checked(path, data_only=False)
     try:
-        return _Reader(path, spec, wb).read()
+        return _Reader(path, spec, wb, checked.data).read()
     finally:
         wb.close()
 
 
 class _Reader:
-    def __init__(self, path: Path, spec: Spec, wb: Workbook) -> None:
+    def __init__(self, path: Path, spec: Spec, wb: Workbook, package: bytes) -> None:
         self.path = path
+        self.package = package  # the bytes openpyxl parsed
         self.spec = spec
         self.wb = wb
         self.names = self._collect_names()
@@ -509,7 +519,7 @@ class _Reader:
             found = where[item.id]
             if isinstance(found, Where) and (isinstance(item, Kpi) or self.raw(found)[1]):
                 wanted.setdefault(found.sheet, set()).add(found.coordinate)
-        self.saved = saved_results(self.path, wanted) if wanted else {}
+        self.saved = saved_results(self.package, wanted) if wanted else {}
         for f in spec.fields:
             report.fields[f.id] = self.read_field(f, where[f.id], report)
         self.read_kpis(where, report)

@@ -710,8 +710,14 @@ def open_workbook(path: Path, *, data_only: bool) -> Workbook:
     Not read-only mode: read-only worksheets trust the <dimension> element, which some
     programs (reported: WPS) write as A1, hiding every other cell.
     """
+    return open_checked(path, data_only=data_only)[0]
+
+
+def open_checked(path: Path, *, data_only: bool) -> tuple[Workbook, Checked]:
+    """open_workbook, and the bytes it parsed (for a reader that needs the package again)."""
     _check_xml_defences(path)
-    return load_checked(preflight(path), path, data_only=data_only)
+    checked = preflight(path)
+    return load_checked(checked, path, data_only=data_only), checked
 
 
 def load_checked(checked: Checked, path: Path, *, data_only: bool) -> Workbook:
