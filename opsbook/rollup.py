@@ -830,7 +830,12 @@ def rollup(
     if not people:
         if not failed:
             raise OpsbookError("batch.rollup_nothing")
-        raise OpsbookError("batch.rollup_empty", n=len(failed), first=failed[0].error)
+        # As for one unreadable workbook: exit 3, or 4 when every input was refused as unsafe.
+        unsafe = all(f.exit_code == int(ExitCode.UNSAFE) for f in failed)
+        refusal: type[OpsbookError] = UnsafeFile if unsafe else UnreadableFile
+        if len(failed) == 1:
+            raise refusal("batch.rollup_empty_one", first=failed[0].error)
+        raise refusal("batch.rollup_empty", n=len(failed), first=failed[0].error)
     if lang is None:
         langs = Counter(p.lang for p in people)
         lang = max(langs, key=lambda k: (langs[k], k == "zh-CN"))

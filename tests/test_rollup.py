@@ -19,7 +19,7 @@ from opsbook.cli import main
 from opsbook.rollup import RosterEntry, is_rollup_workbook, read_roster, rollup, rules_table
 from opsbook.sample import sample_values
 from workbook.calc import compute_kpis
-from workbook.errors import OpsbookError, UnreadableFile
+from workbook.errors import ExitCode, OpsbookError, UnreadableFile
 from workbook.reader import read_workbook
 from workbook.report import Report
 from workbook.spec import SpecError, from_dict, load
@@ -422,7 +422,18 @@ def test_nothing_readable_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "bad.xlsx").write_bytes(b"junk")
     with pytest.raises(OpsbookError) as caught:
         rollup([tmp_path / "bad.xlsx"], lang="en", jobs=1)
-    assert caught.value.message("en").startswith("none of the 1 inputs could be read (first: ")
+    assert caught.value.message("en").startswith("the only input could not be read: ")
+    assert caught.value.exit_code == ExitCode.UNREADABLE  # as for one unreadable workbook
+
+
+def test_nothing_readable_exits_3_with_one_line_and_no_output(runner: CliRunner) -> None:
+    Path("bad.xlsx").write_bytes(b"junk")
+    Path("empty.xlsx").write_bytes(b"")
+    result = runner.invoke(main, ["rollup", "bad.xlsx", "empty.xlsx", "-o", "TEAM.xlsx"])
+    assert result.exit_code == 3
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "2 个输入都无法读取" in result.stderr
+    assert not Path("TEAM.xlsx").exists()
 
 
 # -- the spec's rules -------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import unicodedata
 import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
@@ -601,8 +602,10 @@ class _Reader:
             )  # fmt: skip
             return None
         if f.type == "count" and isinstance(value, float) and not value.is_integer():
+            # Kept as typed for the KPIs; the summary prints counts rounded half up.
+            rounded = Decimal(repr(value)).quantize(Decimal(1), ROUND_HALF_UP)
             self.issue("not_whole", "warning", "not_whole", f.id, address, label=label,
-                       value=show(value, f.type))  # fmt: skip
+                       value=show(value, f.type), rounded=f"{rounded:f}")  # fmt: skip
         return value
 
     def read_kpis(self, where: Mapping[str, Where | Missing], report: Report) -> None:
