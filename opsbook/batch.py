@@ -17,6 +17,7 @@ subfolders by name), so output names are deterministic: two inputs wanting the s
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import email.policy
 import gc
@@ -71,6 +72,7 @@ class Source:
     attachment: str | None = None
     sender_name: str | None = None
     sender_email: str | None = None
+    sent_at: dt.datetime | None = None  # the .eml's Date header
 
     @property
     def label(self) -> str:
@@ -136,6 +138,17 @@ def _sender(message: EmailMessage) -> tuple[str | None, str | None]:
         return None, None
 
 
+def _sent(message: EmailMessage) -> dt.datetime | None:
+    """The Date header as an aware datetime, when it can be parsed."""
+    try:
+        when = getattr(message["Date"], "datetime", None)
+    except Exception:  # a malformed header must not stop the batch
+        return None
+    if not isinstance(when, dt.datetime):
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.timezone.utc)
+
+
 def read_eml(path: Path) -> EmailMessage:
     """Parse an .eml file, refusing missing, unreadable or oversized ones."""
     try:
@@ -161,6 +174,7 @@ def extract_attachments(eml: Path, workdir: Path, taken: set[str]) -> list[Sourc
     none. taken: names already used in workdir (updated)."""
     message = read_eml(eml)
     name, address = _sender(message)
+    sent_at = _sent(message)
     sender = safe_filename(name or (address or "").split("@")[0]) or safe_filename(eml.stem)
     found: list[Source] = []
     for part in message.walk():
@@ -177,7 +191,7 @@ def extract_attachments(eml: Path, workdir: Path, taken: set[str]) -> list[Sourc
         stem = safe_filename(Path(original).stem) or "workbook"
         target = workdir / _unique(f"{sender}_{stem}", suffix, taken)
         target.write_bytes(payload)
-        found.append(Source(target, eml, original, name, address))
+        found.append(Source(target, eml, original, name, address, sent_at))
     if not found:
         raise UnreadableFile("batch.eml_no_workbook", path=eml)
     return found

@@ -180,6 +180,14 @@ def render_cmd(
         and outdir is None
         and (out is not None or (not paths[0].is_dir() and paths[0].suffix.lower() != ".eml"))
     )
+    if out is not None and len(paths) == 1 and outdir is None:
+        first = paths[0]
+        if first.suffix.lower() == ".eml" or (
+            first.is_dir() and not first.name.lower().endswith((".xlsx", ".xlsm"))
+        ):
+            # A folder or an email holds workbooks: one -o cannot name all their summaries.
+            # (A folder named like a workbook is answered as the file it pretends to be.)
+            raise UsageProblem("batch.out_with_container", path=first)
     if not single:
         if out is not None:
             raise UsageProblem("batch.out_with_many")
@@ -301,9 +309,12 @@ def _render_batch(
     t = catalog(msg_lang)
     failures: list[BatchResult] = []
     incomplete: list[BatchResult] = []  # converted, but the workbook has data errors
+    first: list[BatchResult] = []  # the first result, to speak of it when it is the only one
 
     def tap(results: Iterable[BatchResult]) -> Iterator[BatchResult]:
         for result in results:
+            if not first:
+                first.append(result)
             if not result.ok:
                 failures.append(result)
             elif result.errors:
@@ -323,8 +334,13 @@ def _render_batch(
         click.echo(t("cli.error_prefix") + (failure.error or failure.source), err=True)
     for result in sorted(incomplete, key=lambda r: r.index):
         click.echo(t("batch.has_errors", source=result.source, n=result.errors), err=True)
+    only = first[0] if summary.converted + summary.failed == 1 else None
+    if only is not None and only.ok and only.output is not None:
+        click.echo(t("cli.wrote", path=only.output))  # one .eml: where its summary went
     for line in summary.lines(msg_lang):
         click.echo(line)
+    if only is not None and not only.ok:
+        return only.exit_code or summary.exit_code  # what `render FILE` would have exited
     return summary.exit_code
 
 

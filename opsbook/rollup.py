@@ -78,6 +78,8 @@ class Person:
     errors: int = 0
     warnings: int = 0
     sender_name: str | None = None
+    filled: int = 0  # figures filled in (numeric fields): 0 for a blank template
+    saved_at: float | None = None  # POSIX time the workbook was saved (or sent, or written)
 
     def number(self, id_: str) -> float | None:
         """A field or KPI value as a finite number, or None."""
@@ -112,6 +114,7 @@ def person_from_report(
     sender_name = source.sender_name if source is not None else None
     email = source.sender_email if source is not None else None
     fallback = Path(report.source).stem if report.source else str(index + 1)
+    numeric = [f for f in spec.fields if f.type in NUMERIC_TYPES]
     return Person(
         index=index,
         name=name or sender_name or (email.split("@")[0] if email else None) or fallback,
@@ -123,7 +126,69 @@ def person_from_report(
         errors=len(report.errors),
         warnings=len(report.warnings),
         sender_name=sender_name,
+        filled=sum(1 for f in numeric if _present(f, report.fields.get(f.id))),
+        saved_at=_saved_at(report, source),
     )
+
+
+def _saved_at(report: Report, source: Source | None) -> float | None:
+    """When this workbook was last saved: its own document properties (Excel, WPS and
+    LibreOffice set them on every save; openpyxl stores them as naive UTC), else the email's
+    Date, else the file's modification time."""
+    if report.saved_at is not None:
+        when = report.saved_at
+        return (when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)).timestamp()
+    if source is None:
+        return None
+    if source.sent_at is not None:
+        return source.sent_at.timestamp()
+    try:
+        return source.origin.stat().st_mtime
+    except OSError:
+        return None
+
+
+def _same_person(a: Person, b: Person) -> bool:
+    """By email when both came by email; else by name (case, spaces, full width ignored)."""
+    if a.email and b.email:
+        return a.email.casefold() == b.email.casefold()
+    return _norm_name(a.name) == _norm_name(b.name)
+
+
+def keep_latest(people: Sequence[Person]) -> tuple[list[Person], list[Note]]:
+    """One workbook per person: a revised workbook sent again replaces the earlier one (the
+    last saved is kept, then the later input) instead of being summed with it."""
+    groups: list[list[Person]] = []
+    for p in people:
+        group = next((g for g in groups if any(_same_person(p, q) for q in g)), None)
+        if group is None:
+            groups.append([p])
+        else:
+            group.append(p)
+    kept: list[Person] = []
+    notes: list[Note] = []
+    for group in groups:
+        latest = max(group, key=lambda p: (p.saved_at is not None, p.saved_at or 0.0, p.index))
+        kept.append(latest)
+        if len(group) > 1:
+            others = tuple(p.source for p in group if p is not latest)
+            params = (
+                ("name", latest.name),
+                ("n", len(group)),
+                ("kept", latest.source),
+                ("when", _when(latest.saved_at)),
+                ("left_out", Names(others)),
+            )
+            notes.append(Note("superseded", params))
+    kept.sort(key=lambda p: p.index)
+    return kept, notes
+
+
+def _when(timestamp: float | None) -> str:
+    """A saving time for messages, in the local time of the machine running opsbook."""
+    if timestamp is None:
+        return "?"
+    return dt.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
 
 
 @dataclass(frozen=True)
@@ -826,6 +891,14 @@ def rollup(
             else:
                 failed.append(read)
     people.sort(key=lambda p: p.index)
+    # A workbook with no figure filled in (the blank template sent by mistake) would make every
+    # team total blank: it is left out, as an input that could not be used.
+    for p in people:
+        if not p.filled:
+            error = catalog(msg_lang)("errors.batch.blank_workbook", path=p.source)
+            failed.append(BatchResult(p.index, p.source, None, "failed", 0, error, 1))
+    people = [p for p in people if p.filled]
+    people, superseded = keep_latest(people)
     failed.sort(key=lambda r: r.index)
     if not people:
         if not failed:
@@ -842,6 +915,7 @@ def rollup(
     lang = normalize_lang(lang)
     values, notes = combine(spec, people, lang=lang, team=team)
     notes.extend(duplicates)
+    notes.extend(superseded)
     for s in sorted(skipped, key=lambda s: s.index):
         notes.append(Note("skipped_rollup", (("source", s.source),)))
     for p in people:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -78,7 +79,14 @@ def test_the_short_commands_never_parse_toml() -> None:
         "import sys; from workbook import spec, i18n; spec.load(); i18n.catalog('zh-CN');"
         " i18n.catalog('en'); print('tomllib' in sys.modules or 'tomli' in sys.modules)"
     )
+    # This checkout's modules, whatever else is installed.
+    env = {**os.environ, "PYTHONPATH": str(packagedata.ROOT)}
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=packagedata.ROOT,
+        env=env,
     ).stdout
     assert out.strip() == "False"

@@ -82,8 +82,53 @@ def test_a_converted_workbook_with_data_errors_is_named_not_hidden(tmp_path: Pat
                                        "--lang", "en"])  # fmt: skip
     assert result.exit_code == 0  # the summary was written; nothing failed
     lines = result.stdout.splitlines()
-    assert lines[:2] == ["Converted  1", "Failed     0"]
-    assert lines[2].startswith("Errors     ") and "(in 1 of the summaries" in lines[2]
+    assert lines[:3] == [f"Wrote {tmp_path / 'out' / 'blank.docx'}", "Converted  1", "Failed     0"]
+    assert lines[3].startswith("Errors     ") and "(in 1 of the summaries" in lines[3]
     assert result.stderr.startswith(
         f"{inbox / 'blank.xlsx'}: summary written, but the workbook has "
+    )
+
+
+XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def test_one_email_says_where_its_summary_went(tmp_path: Path) -> None:
+    from tests.test_batch import eml
+
+    data = (SAMPLES / "sample-en.xlsx").read_bytes()
+    mail = eml(tmp_path / "mail.eml", "Zhao Qiang <zq@example.com>", [("q3.xlsx", data, XLSX_TYPE)])
+    result = CliRunner().invoke(main, ["render", str(mail), "--lang", "en"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[:2] == [
+        f"Wrote {tmp_path / 'Zhao_Qiang_q3.docx'}",
+        "Converted  1",
+    ]
+    assert (tmp_path / "Zhao_Qiang_q3.docx").is_file()
+
+
+def test_one_email_without_a_workbook_exits_as_render_file_would(tmp_path: Path) -> None:
+    from tests.test_batch import eml
+
+    mail = eml(
+        tmp_path / "mail.eml",
+        "zq@example.com",
+        [("notes.pdf", b"%PDF-1.4", ("application", "pdf"))],
+    )
+    result = CliRunner().invoke(main, ["render", str(mail), "--lang", "en"])
+    assert result.exit_code == 3
+    assert result.stderr == f"Error: {mail}: the email has no .xlsx or .xlsm attachment\n"
+
+
+@pytest.mark.parametrize("kind", ["folder", "email"])
+def test_o_with_a_folder_or_an_email_points_to_outdir(tmp_path: Path, kind: str) -> None:
+    source = tmp_path / ("inbox" if kind == "folder" else "mail.eml")
+    if kind == "folder":
+        source.mkdir()
+    else:
+        source.write_bytes(b"From: a@example.com\n\nhello\n")
+    result = CliRunner().invoke(main, ["render", str(source), "-o", "x.docx", "--lang", "en"])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: {source}: a folder or an email holds workbooks, and -o names the summary of "
+        "one; use --outdir FOLDER for a summary of each\n"
     )

@@ -523,3 +523,69 @@ def test_the_same_workbook_sent_twice_is_counted_once(team: Path) -> None:
         f"{alice_again}: the same file as {team / 'alice.xlsx'} (identical content); counted once"
         in messages(twice.messages())
     )
+
+
+# -- a blank template, a revised copy ---------------------------------------------------------
+
+
+def saved_on(path: Path, when: str) -> Path:
+    """Rewrite the workbook's last-saved time (docProps/core.xml), as Excel does on save."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf:
+        parts = {i.filename: zf.read(i) for i in zf.infolist()}
+    core = parts["docProps/core.xml"].decode()
+    core = re.sub(
+        r"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)", rf"\g<1>{when}\g<2>", core
+    )
+    parts["docProps/core.xml"] = core.encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    return path
+
+
+def test_a_blank_workbook_is_left_out_instead_of_blanking_every_total(team: Path) -> None:
+    (team / "blank.xlsx").write_bytes(build_workbook(load(), "en", {}))
+    result = rollup([team], lang="en", jobs=1)
+    assert [p.name for p in result.people] == ["Alice", "Bob"]
+    assert result.report.fields["gmv"] == ALICE["gmv"] + BOB["gmv"]
+    assert result.report.kpis["conversion_rate"] == pytest.approx(140 / 4000)
+    assert [f.source for f in result.failed] == [str(team / "blank.xlsx")]
+    assert result.exit_code == 1
+    assert (
+        f"Not included: {team / 'blank.xlsx'}: no figure is filled in (the blank template?); "
+        "left out" in messages(result.messages())
+    )
+
+
+def test_a_revised_workbook_replaces_the_earlier_one_of_the_same_person(tmp_path: Path) -> None:
+    folder = tmp_path / "inbox"
+    # The revision comes first in the folder's order: the saving time decides, not the order.
+    saved_on(write_person(folder / "a-alice-v2.xlsx", {**ALICE, "gmv": 12000}),
+             "2026-10-12T09:30:00Z")  # fmt: skip
+    saved_on(write_person(folder / "b-alice.xlsx", ALICE), "2026-10-10T18:00:00Z")
+    write_person(folder / "bob.xlsx", BOB)
+    result = rollup([folder], lang="en", jobs=1)
+    assert [p.name for p in result.people] == ["Alice", "Bob"]
+    assert result.report.fields["gmv"] == 12000 + BOB["gmv"]
+    assert result.exit_code == 0
+    (line,) = [m for m in result.messages() if "sent 2 workbooks" in m]
+    assert line.startswith(f"Alice sent 2 workbooks: the last saved, {folder / 'a-alice-v2.xlsx'}")
+    assert line.endswith(f"is used; left out: {folder / 'b-alice.xlsx'}")
+
+
+def test_people_are_told_apart_by_email_before_name(tmp_path: Path) -> None:
+    data = build_workbook(load(), "en", filled({**ALICE, "author": "王磊"}))
+    other = build_workbook(load(), "en", filled({**BOB, "author": "王 磊"}))
+    a = mail(tmp_path / "a.eml", "王磊 <wang.lei@example.com>", "q3.xlsx", data)
+    b = mail(tmp_path / "b.eml", "王磊 <wanglei2@example.com>", "q3.xlsx", other)
+    result = rollup([a, b], lang="en", jobs=1)
+    assert len(result.people) == 2  # two colleagues of the same name, by their addresses
+    assert result.report.fields["gmv"] == ALICE["gmv"] + BOB["gmv"]
+    revised = build_workbook(load(), "en", filled({**ALICE, "author": "王磊", "gmv": 12000}))
+    again = mail(tmp_path / "c.eml", "Wang Lei <WANG.LEI@example.com>", "q3-v2.xlsx", revised)
+    result = rollup([a, b, again], lang="en", jobs=1)
+    assert len(result.people) == 2  # the same address, whatever the display name
+    assert result.report.fields["gmv"] == 12000 + BOB["gmv"]  # same saving time: the later one
+    assert any("王磊 sent 2 workbooks" in m for m in result.messages())

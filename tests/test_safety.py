@@ -322,6 +322,8 @@ def test_a_dtd_anywhere_is_refused(content: bytes, tmp_path: Path) -> None:
     [
         (b'<?xml version="1.0" encoding="UTF-7"?><r/>', True),
         (b'<?xml version="1.0" encoding="cp037"?><r/>', True),  # EBCDIC
+        ('<?xml version="1.0" encoding="cp037"?><!DOCTYPE r><r/>'.encode("cp037"), True),
+        (b"\xef\xbb\xbf  \n<r/>", False),  # a BOM and blank space before the first tag
         (b'<?xml version="1.0" encoding="no-such-codec"?><r/>', True),
         ("<r/>".encode("utf-32"), True),
         (b'<?xml version="1.0" encoding="ISO-8859-1"?><r>caf\xe9</r>', False),  # ASCII-based

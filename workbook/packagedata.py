@@ -20,7 +20,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).parent.parent  # not resolved: a linked install keeps its own layout
 # The TOML files that get a compiled copy: every one the short commands read.
 COMPILED = (
     ROOT / "workbook" / "templates" / "ecommerce-ops-summary.toml",

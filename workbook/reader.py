@@ -511,6 +511,8 @@ class _Reader:
         version, lang = self.check_template()
         spec = self.spec
         report = Report(spec.id, version, lang, self.path.name)
+        modified = getattr(self.wb.properties, "modified", None)
+        report.saved_at = modified if isinstance(modified, dt.datetime) else None
         items: tuple[Field | Kpi | Table, ...] = (*spec.fields, *spec.kpis, *spec.tables)
         where = {item.id: self.locate(item) for item in items}
         wanted: dict[str, set[str]] = {}
@@ -521,6 +523,7 @@ class _Reader:
             if isinstance(found, Where) and (isinstance(item, Kpi) or self.raw(found)[1]):
                 wanted.setdefault(found.sheet, set()).add(found.coordinate)
         self.saved = saved_results(self.package, wanted) if wanted else {}
+        self.package = b""  # up to 20 MB: not kept for the rest of the read
         for f in spec.fields:
             report.fields[f.id] = self.read_field(f, where[f.id], report)
         self.read_kpis(where, report)

@@ -50,6 +50,8 @@ class Report:
     tables: dict[str, list[TableRow]] = field(default_factory=dict)
     cells: dict[str, str] = field(default_factory=dict)  # id -> "sheet!B12"
     issues: list[Issue] = field(default_factory=list)
+    # When the workbook was last saved (its document properties, UTC), if it says so.
+    saved_at: dt.datetime | None = None
 
     def value(self, id_: str) -> FieldValue:
         """A field or KPI value by id (None when blank)."""

@@ -512,6 +512,7 @@ class _Scanner:
     def __init__(self, name: str) -> None:
         self.name = name
         self.worksheet = bool(_WORKSHEET_PART.match(name))
+        self.xml = name.lower().endswith((".xml", ".rels"))
         self.carry = b""
         self.decoder: codecs.IncrementalDecoder | None = None
         self.started = False
@@ -559,9 +560,14 @@ class _Scanner:
         elif head.startswith(b"\x00<"):
             self.decoder = codecs.getincrementaldecoder("utf-16-be")(errors="replace")
         else:
-            decl = _XML_DECL.match(head.removeprefix(b"\xef\xbb\xbf").lstrip())
+            text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+            decl = _XML_DECL.match(text)
             if decl is not None and not _ascii_compatible(decl.group(1).decode("ascii")):
                 self.bad_encoding = decl.group(1).decode("ascii")
+            elif self.xml and text and not text.startswith(b"<"):
+                # An XML part begins with "<" in every encoding the scan can read: anything
+                # else (EBCDIC's 4C 6F A7 94 for "<?xm") could hide a DTD from it.
+                self.bad_encoding = f"0x{text[:4].hex().upper()}"
         self.strict = _STRICT_NS in head[:4096]
 
     def _scan(self, text: bytes) -> None:
