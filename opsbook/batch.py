@@ -49,7 +49,7 @@ MAX_EML_BYTES = 64 * 1024 * 1024
 # batch of any size holds only a handful of pending results.
 QUEUE_PER_WORKER = 4
 
-Status = Literal["converted", "failed"]
+Status = Literal["converted", "failed", "skipped"]  # skipped: its summary is up to date
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -229,6 +229,22 @@ def discover(paths: Iterable[Path], workdir: Path) -> list[Found]:
     return found
 
 
+def up_to_date(target: Path, origin: Path, reference_docx: Path | None = None) -> bool:
+    """Whether a summary already exists and was written after its input (the workbook, or the
+    .eml it came in) and the reference document were last changed, as `make` decides. A batch
+    skips it instead of failing on an existing output, so running again over an inbox converts
+    only what is new; --force rewrites it anyway. An older summary is still an error without
+    --force: it may have been edited, and its workbook has changed since."""
+    try:
+        written = target.stat()
+        if not os.path.isfile(target):
+            return False
+        inputs = [origin] if reference_docx is None else [origin, reference_docx]
+        return all(written.st_mtime >= p.stat().st_mtime for p in inputs)
+    except OSError:
+        return False
+
+
 def plan_outputs(sources: Sequence[Source], outdir: Path | None) -> list[Path]:
     """The summary path of each source: beside its origin or in outdir, made unique in order."""
     taken: set[str] = set()
@@ -246,8 +262,9 @@ def plan_outputs(sources: Sequence[Source], outdir: Path | None) -> list[Path]:
 
 @dataclass(frozen=True)
 class BatchResult:
-    """What happened to one input: converted (with its warnings count) or failed (with the
-    localized one-line error and the exit code a single `render` would have given)."""
+    """What happened to one input: converted (with its warnings count), failed (with the
+    localized one-line error and the exit code a single `render` would have given), or skipped
+    (its summary exists and is newer than it: see `up_to_date`)."""
 
     index: int
     source: str  # the input as messages name it
@@ -273,6 +290,7 @@ class BatchSummary:
     with_warnings: int  # converted summaries with at least one warning
     errors: int = 0  # data errors in all converted summaries' workbooks
     with_errors: int = 0  # converted summaries whose workbook has an error
+    skipped: int = 0  # summaries already up to date
 
     @property
     def exit_code(self) -> int:
@@ -283,6 +301,7 @@ class BatchSummary:
         t = catalog(lang)
         rows = [
             (t("batch.converted"), self.converted, ""),
+            *([(t("batch.skipped"), self.skipped, t("batch.skipped_how"))] if self.skipped else []),
             (t("batch.failed"), self.failed, ""),
             (
                 t("batch.errors"),
@@ -314,9 +333,11 @@ def _pad(text: str, width: int) -> str:
 
 def summarize(results: Iterable[BatchResult]) -> BatchSummary:
     """Counts for the end table; consumes results one at a time."""
-    converted = failed = warnings = with_warnings = errors = with_errors = 0
+    converted = failed = warnings = with_warnings = errors = with_errors = skipped = 0
     for r in results:
-        if r.ok:
+        if r.status == "skipped":
+            skipped += 1
+        elif r.ok:
             converted += 1
             warnings += r.warnings
             with_warnings += r.warnings > 0
@@ -324,7 +345,7 @@ def summarize(results: Iterable[BatchResult]) -> BatchSummary:
             with_errors += r.errors > 0
         else:
             failed += 1
-    return BatchSummary(converted, failed, warnings, with_warnings, errors, with_errors)
+    return BatchSummary(converted, failed, warnings, with_warnings, errors, with_errors, skipped)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -510,29 +531,31 @@ class BatchRun(Iterator[BatchResult]):
             raise
         sources = [f for f in found if isinstance(f, Source)]
         outputs = iter(plan_outputs(sources, outdir))
-        self._problems: list[BatchResult] = []
+        self._settled: list[BatchResult] = []  # known before any work: problems, up to date
         self._tasks: list[RenderTask] = []
         for index, item in enumerate(found):
             if isinstance(item, InputProblem):
                 error = item.error.message(msg_lang)
-                self._problems.append(
+                self._settled.append(
                     BatchResult(
                         index, str(item.origin), None, "failed", 0, error, int(item.error.exit_code)
                     )
                 )
-            else:
-                self._tasks.append(
-                    RenderTask(
-                        index, item, next(outputs), lang, missing, force, reference_docx, msg_lang
-                    )
-                )
+                continue
+            target = next(outputs)
+            if not force and up_to_date(target, item.origin, reference_docx):
+                self._settled.append(BatchResult(index, item.label, target, "skipped"))
+                continue
+            self._tasks.append(
+                RenderTask(index, item, target, lang, missing, force, reference_docx, msg_lang)
+            )
         self.total = len(found)
         self.jobs = max(1, jobs if jobs is not None else default_jobs())
         self._iter = self._results()
 
     def _results(self) -> Iterator[BatchResult]:
         try:
-            yield from self._problems
+            yield from self._settled
             if self._tasks and self.jobs > 1:
                 # loaded once here, inherited by forked workers
                 import generator.docx_writer  # noqa: F401

@@ -315,7 +315,7 @@ def _render_batch(
         for result in results:
             if not first:
                 first.append(result)
-            if not result.ok:
+            if result.status == "failed":
                 failures.append(result)
             elif result.errors:
                 incomplete.append(result)
@@ -334,12 +334,15 @@ def _render_batch(
         click.echo(t("cli.error_prefix") + (failure.error or failure.source), err=True)
     for result in sorted(incomplete, key=lambda r: r.index):
         click.echo(t("batch.has_errors", source=result.source, n=result.errors), err=True)
-    only = first[0] if summary.converted + summary.failed == 1 else None
-    if only is not None and only.ok and only.output is not None:
-        click.echo(t("cli.wrote", path=only.output))  # one .eml: where its summary went
+    only = first[0] if summary.converted + summary.failed + summary.skipped == 1 else None
+    if only is not None and only.output is not None:  # one .eml: where its summary is
+        if only.ok:
+            click.echo(t("cli.wrote", path=only.output))
+        elif only.status == "skipped":
+            click.echo(t("batch.skipped_one", path=only.output))
     for line in summary.lines(msg_lang):
         click.echo(line)
-    if only is not None and not only.ok:
+    if only is not None and only.status == "failed":
         return only.exit_code or summary.exit_code  # what `render FILE` would have exited
     return summary.exit_code
 

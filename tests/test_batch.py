@@ -258,6 +258,13 @@ def test_one_and_two_workers_write_the_same_bytes_and_inputs_stay_untouched(
 def test_existing_summaries_are_kept_without_force_and_replaced_with_it(tmp_path: Path) -> None:
     source = write(tmp_path / "x.xlsx", workbook("Mine"))
     target = write(tmp_path / "x.docx", b"precious")
+    # Newer than its workbook: up to date, skipped.
+    (result,) = list(render_many([source], jobs=1, message_lang="en"))
+    assert (result.status, result.output) == ("skipped", target)
+    assert target.read_bytes() == b"precious"
+    # Older than its workbook (which changed since): an error without --force.
+    stamp = source.stat().st_mtime - 60
+    os.utime(target, (stamp, stamp))
     (result,) = list(render_many([source], jobs=1, message_lang="en"))
     assert (result.status, result.exit_code) == ("failed", 5)
     assert target.read_bytes() == b"precious"
@@ -359,3 +366,21 @@ def test_cli_helper_exits_0_when_everything_converts_in_chinese(
     assert result.stdout.splitlines() == ["已转换  2", "失败    0", "有错误  0", "警告    0"]
     assert result.stderr == ""
     assert (tmp_path / "one.docx").is_file() and (tmp_path / "two.docx").is_file()
+
+
+def test_up_to_date_means_newer_than_the_workbook_and_the_reference_document(
+    tmp_path: Path,
+) -> None:
+    from opsbook.batch import up_to_date
+
+    source = write(tmp_path / "x.xlsx", b"workbook")
+    reference = write(tmp_path / "company.docx", b"styles")
+    target = write(tmp_path / "x.docx", b"summary")
+    now = source.stat().st_mtime
+    for path, stamp in ((source, now - 20), (reference, now - 10), (target, now)):
+        os.utime(path, (stamp, stamp))
+    assert up_to_date(target, source) and up_to_date(target, source, reference)
+    os.utime(reference, (now + 10, now + 10))  # the company template changed since
+    assert not up_to_date(target, source, reference)
+    assert not up_to_date(tmp_path / "none.docx", source)
+    assert not up_to_date(tmp_path, source)  # a folder where the summary would go

@@ -132,3 +132,52 @@ def test_o_with_a_folder_or_an_email_points_to_outdir(tmp_path: Path, kind: str)
         f"Error: {source}: a folder or an email holds workbooks, and -o names the summary of "
         "one; use --outdir FOLDER for a summary of each\n"
     )
+
+
+def test_running_again_converts_only_what_is_new(tmp_path: Path) -> None:
+    import os
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "a.xlsx").write_bytes((SAMPLES / "sample-zh-CN.xlsx").read_bytes())
+    out = tmp_path / "out"
+    argv = ["render", str(inbox), "--outdir", str(out), "--lang", "en", "--jobs", "1"]
+    assert CliRunner().invoke(main, argv).exit_code == 0
+    first = (out / "a.docx").read_bytes()
+
+    # A new workbook arrives: it is converted, the finished summary is left alone.
+    (inbox / "b.xlsx").write_bytes((SAMPLES / "sample-en.xlsx").read_bytes())
+    again = CliRunner().invoke(main, argv)
+    assert again.exit_code == 0, again.stderr
+    assert again.stdout.splitlines() == [
+        "Converted   1",
+        "Up to date  1 (summaries newer than their workbooks, kept; --force rewrites them)",
+        "Failed      0",
+        "Errors      0",
+        "Warnings    0",
+    ]
+    assert (out / "a.docx").read_bytes() == first and (out / "b.docx").is_file()
+
+    # A workbook changed after its summary was written: that summary is not overwritten
+    # without --force (it may have been edited), and says so.
+    later = (out / "a.docx").stat().st_mtime + 60
+    os.utime(inbox / "a.xlsx", (later, later))
+    changed = CliRunner().invoke(main, argv)
+    assert changed.exit_code == 1
+    assert "Up to date  1" in changed.stdout and "Failed      1" in changed.stdout
+    assert f"{out / 'a.docx'}" in changed.stderr and "--force" in changed.stderr
+    forced = CliRunner().invoke(main, [*argv, "--force"])
+    assert forced.exit_code == 0 and forced.stdout.startswith("Converted  2\nFailed     0")
+
+
+def test_one_email_already_converted_is_said_to_be_up_to_date(tmp_path: Path) -> None:
+    from tests.test_batch import eml
+
+    data = (SAMPLES / "sample-en.xlsx").read_bytes()
+    mail = eml(tmp_path / "mail.eml", "zq@example.com", [("q3.xlsx", data, XLSX_TYPE)])
+    assert CliRunner().invoke(main, ["render", str(mail), "--lang", "en"]).exit_code == 0
+    again = CliRunner().invoke(main, ["render", str(mail), "--lang", "en"])
+    assert again.exit_code == 0
+    assert again.stdout.splitlines()[0] == (
+        f"{tmp_path / 'zq_q3.docx'} is up to date (newer than its workbook); --force rewrites it"
+    )
