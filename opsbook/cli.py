@@ -396,7 +396,9 @@ def rollup_cmd(
     click.echo(t("cli.wrote", path=path))
     for line in result.summary_lines():
         click.echo(line)
-    for line in result.messages():
+    for line in result.failure_lines():
+        click.echo(t("cli.error_prefix") + line, err=True)
+    for line in result.note_lines():
         click.echo(t("rollup.warning_prefix") + line, err=True)
     click.get_current_context().exit(result.exit_code)
 

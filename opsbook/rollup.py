@@ -580,6 +580,8 @@ def read_roster(path: Path) -> list[RosterEntry]:
         if (name or address) and key not in seen:
             seen.add(key)
             entries.append(entry)
+    if not entries:
+        raise UnreadableFile("batch.roster_empty", path=path)
     return entries
 
 
@@ -635,10 +637,18 @@ class Rollup:
         return int(ExitCode.DATA if self.failed else ExitCode.OK)
 
     def messages(self) -> list[str]:
-        """Every note, failure and roster finding, one line each, in the roll-up's language."""
+        """Every failure, note and roster finding, one line each, in the roll-up's language."""
+        return [*self.failure_lines(), *self.note_lines()]
+
+    def failure_lines(self) -> list[str]:
+        """The inputs left out (what makes the exit code 1), one line each."""
         t = catalog(self.lang)
-        lines = [t("rollup.not_included", error=f.error) for f in self.failed]
-        lines += [n.message(self.lang) for n in self.notes]
+        return [t("rollup.not_included", error=f.error) for f in self.failed]
+
+    def note_lines(self) -> list[str]:
+        """What the reader of the roll-up should know, and submitters not on the roster."""
+        t = catalog(self.lang)
+        lines = [n.message(self.lang) for n in self.notes]
         if self.roster is not None and self.unlisted:
             names = Names(tuple(p.name for p in self.unlisted))
             lines.append(t("rollup.unlisted", names=_param(names, self.lang)))
@@ -647,8 +657,8 @@ class Rollup:
     def summary_lines(self) -> list[str]:
         """What the command prints: how many were combined, and who has not submitted."""
         t = catalog(self.lang)
-        return [t("rollup.combined", n=len(self.people), failed=len(self.failed)),
-                *self.roster_lines()]  # fmt: skip
+        key = "rollup.combined_left_out" if self.failed else "rollup.combined"
+        return [t(key, n=len(self.people), failed=len(self.failed)), *self.roster_lines()]
 
     def roster_lines(self) -> list[str]:
         """Who has not submitted (or that everyone has); nothing without a roster."""

@@ -365,6 +365,18 @@ def test_a_roster_without_a_name_or_email_column_is_refused(tmp_path: Path) -> N
     )
 
 
+@pytest.mark.parametrize("text", ["name,email\n", "姓名\r\n\r\n , \r\n"])
+def test_a_roster_with_nobody_on_it_is_refused(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text(text, encoding="utf-8-sig")
+    with pytest.raises(UnreadableFile) as caught:
+        read_roster(path)
+    assert caught.value.exit_code == 3
+    assert caught.value.message("zh-CN") == (
+        f"{path}:名单中没有任何人(只有标题行,下面没有姓名或邮箱)"
+    )
+
+
 # -- command line -----------------------------------------------------------------------------
 
 
@@ -413,8 +425,12 @@ def test_cli_rollup_exits_1_when_an_input_is_left_out(
     (team / "broken.xlsx").write_bytes(b"not a workbook at all")
     result = runner.invoke(main, ["rollup", "team", "-o", "TEAM.docx", "--lang", "en"])
     assert result.exit_code == 1
-    assert result.stdout.splitlines() == ["Wrote TEAM.docx", "Combined 2 workbooks"]
-    assert f"Note: Not included: {Path('team') / 'broken.xlsx'}: " in result.stderr
+    assert result.stdout.splitlines() == [
+        "Wrote TEAM.docx",
+        "Combined 2 workbooks; 1 left out (listed below)",
+    ]
+    # What makes the exit code 1 reads as an error, not as a note.
+    assert result.stderr.startswith(f"Error: Not included: {Path('team') / 'broken.xlsx'}: ")
     assert (tmp_path / "TEAM.docx").is_file()
 
 
