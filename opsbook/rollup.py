@@ -417,11 +417,13 @@ class _Combiner:
         shown: dict[object, str] = {}
         for p in present:
             shown.setdefault(_key(p.values[f.id]), _show(p.values[f.id]))
+        odd = tuple(p.name for p in present if _key(p.values[f.id]) != _key(chosen))
         self.note(
             "differ",
             field=f.label,
             values=Names(tuple(Counted(shown[k], n) for k, n in counts.most_common())),
             chosen=_show(chosen),
+            others=Names(odd),
         )
         return chosen
 

@@ -187,10 +187,14 @@ def test_fields_that_must_agree_warn_when_they_differ(tmp_path: Path) -> None:
     assert result.report.fields["period_days"] == 92
     assert result.report.fields["period"] == "Q3 2026"
     notes = result.messages()
-    assert "Days in period: the workbooks differ (92 (2), 91 (1)); the roll-up uses 92" in notes
-    assert "Period: the workbooks differ (Q3 2026 (2), Q4 2026 (1)); the roll-up uses Q3 2026" in (
-        notes
-    )
+    assert (
+        "Days in period: the workbooks differ (92 (2), 91 (1)); the roll-up shows 92 but "
+        "combines the figures of every workbook: check Bob"
+    ) in notes
+    assert (
+        "Period: the workbooks differ (Q3 2026 (2), Q4 2026 (1)); the roll-up shows Q3 2026 but "
+        "combines the figures of every workbook: check Carol"
+    ) in notes
 
 
 def test_store_becomes_the_team_label_and_a_shared_store_is_flagged(tmp_path: Path) -> None:
