@@ -79,7 +79,9 @@ class Person:
     warnings: int = 0
     sender_name: str | None = None
     filled: int = 0  # figures filled in (numeric fields): 0 for a blank template
+    author: str | None = None  # the workbook's own person field, when filled in
     saved_at: float | None = None  # POSIX time the workbook was saved (or sent, or written)
+    sent_at: float | None = None  # POSIX time of the email it came in
 
     def number(self, id_: str) -> float | None:
         """A field or KPI value as a finite number, or None."""
@@ -127,7 +129,9 @@ def person_from_report(
         warnings=len(report.warnings),
         sender_name=sender_name,
         filled=sum(1 for f in numeric if _present(f, report.fields.get(f.id))),
+        author=name,
         saved_at=_saved_at(report, source),
+        sent_at=source.sent_at.timestamp() if source and source.sent_at else None,
     )
 
 
@@ -149,9 +153,16 @@ def _saved_at(report: Report, source: Source | None) -> float | None:
 
 
 def _same_person(a: Person, b: Person) -> bool:
-    """By email when both came by email; else by name (case, spaces, full width ignored)."""
+    """Whether two workbooks are one person's. The workbooks' own person fields decide when both
+    are filled in (one email may carry a whole group's workbooks, forwarded by its lead), unless
+    both came by email from different addresses (two colleagues of one name). Otherwise the
+    sender's address when both came by email, else the names they go by. Names ignore case,
+    spaces and full-width forms."""
+    different_senders = bool(a.email and b.email and a.email.casefold() != b.email.casefold())
+    if a.author and b.author:
+        return _norm_name(a.author) == _norm_name(b.author) and not different_senders
     if a.email and b.email:
-        return a.email.casefold() == b.email.casefold()
+        return not different_senders
     return _norm_name(a.name) == _norm_name(b.name)
 
 
@@ -168,7 +179,7 @@ def keep_latest(people: Sequence[Person]) -> tuple[list[Person], list[Note]]:
     kept: list[Person] = []
     notes: list[Note] = []
     for group in groups:
-        latest = max(group, key=lambda p: (p.saved_at is not None, p.saved_at or 0.0, p.index))
+        latest = max(group, key=_recency)
         kept.append(latest)
         if len(group) > 1:
             others = tuple(p.source for p in group if p is not latest)
@@ -182,6 +193,11 @@ def keep_latest(people: Sequence[Person]) -> tuple[list[Person], list[Note]]:
             notes.append(Note("superseded", params))
     kept.sort(key=lambda p: p.index)
     return kept, notes
+
+
+def _recency(p: Person) -> tuple[bool, float, float, int]:
+    """Order of one person's workbooks: last saved, then last sent, then the later input."""
+    return (p.saved_at is not None, p.saved_at or 0.0, p.sent_at or 0.0, p.index)
 
 
 def _when(timestamp: float | None) -> str:

@@ -442,7 +442,7 @@ def test_nothing_readable_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "bad.xlsx").write_bytes(b"junk")
     with pytest.raises(OpsbookError) as caught:
         rollup([tmp_path / "bad.xlsx"], lang="en", jobs=1)
-    assert caught.value.message("en").startswith("the only input could not be read: ")
+    assert caught.value.message("en").startswith("the only input could not be used: ")
     assert caught.value.exit_code == ExitCode.UNREADABLE  # as for one unreadable workbook
 
 
@@ -452,7 +452,7 @@ def test_nothing_readable_exits_3_with_one_line_and_no_output(runner: CliRunner)
     result = runner.invoke(main, ["rollup", "bad.xlsx", "empty.xlsx", "-o", "TEAM.xlsx"])
     assert result.exit_code == 3
     assert len(result.stderr.strip().splitlines()) == 1
-    assert "2 个输入都无法读取" in result.stderr
+    assert "2 个输入都无法使用" in result.stderr
     assert not Path("TEAM.xlsx").exists()
 
 
@@ -609,3 +609,45 @@ def test_people_are_told_apart_by_email_before_name(tmp_path: Path) -> None:
     assert len(result.people) == 2  # the same address, whatever the display name
     assert result.report.fields["gmv"] == 12000 + BOB["gmv"]  # same saving time: the later one
     assert any("王磊 sent 2 workbooks" in m for m in result.messages())
+
+
+def test_one_email_with_a_groups_workbooks_counts_each_person(tmp_path: Path) -> None:
+    # A group lead forwards three colleagues' workbooks in one message.
+    message = EmailMessage()
+    message["From"] = "Ma Lin <ma@example.com>"
+    message["Subject"] = "our group"
+    message.set_content("attached")
+    for who, figures in (("王磊", ALICE), ("李娜", BOB), ("张伟", {**BOB, "gmv": 5000})):
+        data = build_workbook(load(), "en", filled({**figures, "author": who}))
+        message.add_attachment(data, maintype="application", subtype="octet-stream",
+                               filename=f"{who}.xlsx")  # fmt: skip
+    group = tmp_path / "group.eml"
+    group.write_bytes(message.as_bytes(policy=email.policy.SMTP))
+    result = rollup([group], lang="en", jobs=1)
+    assert [p.name for p in result.people] == ["王磊", "李娜", "张伟"]
+    assert result.report.fields["gmv"] == ALICE["gmv"] + BOB["gmv"] + 5000
+    assert not any("sent 3 workbooks" in m for m in result.messages())
+
+
+def test_without_a_real_saving_time_the_later_email_wins(tmp_path: Path) -> None:
+    # Workbooks straight from the generator carry no saving time of their own (created ==
+    # modified): the emails' Date headers decide, not the order the files are given in.
+    def dated(name: str, when: str, gmv: int) -> Path:
+        message = EmailMessage()
+        message["From"] = "Alice <alice@example.com>"
+        message["Date"] = when
+        message.set_content("attached")
+        data = build_workbook(load(), "en", filled({**ALICE, "gmv": gmv}))
+        message.add_attachment(data, maintype="application", subtype="octet-stream",
+                               filename="q3.xlsx")  # fmt: skip
+        path = tmp_path / name
+        path.write_bytes(message.as_bytes(policy=email.policy.SMTP))
+        return path
+
+    later = dated("a.eml", "Mon, 05 Oct 2026 09:00:00 +0800", 12000)
+    earlier = dated("b.eml", "Thu, 01 Oct 2026 09:00:00 +0800", 11000)
+    result = rollup([later, earlier], lang="en", jobs=1)
+    assert result.report.fields["gmv"] == 12000
+    assert read_workbook(write_person(tmp_path / "plain.xlsx", ALICE)).saved_at is None
+    stamped = saved_on(write_person(tmp_path / "saved.xlsx", ALICE), "2026-10-12T09:30:00Z")
+    assert read_workbook(stamped).saved_at is not None

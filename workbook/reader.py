@@ -507,12 +507,26 @@ class _Reader:
 
     # -- reading -----------------------------------------------------------------------------
 
+    def saved_at(self) -> dt.datetime | None:
+        """When a program last saved the workbook: its modified time, if the package really
+        has one (openpyxl fills a missing one with the clock) and it is not the creation time
+        (the generator writes both the same; Excel, WPS and LibreOffice update it on save)."""
+        props = self.wb.properties
+        modified, created = getattr(props, "modified", None), getattr(props, "created", None)
+        if not isinstance(modified, dt.datetime) or modified == created:
+            return None
+        try:
+            with zipfile.ZipFile(io.BytesIO(self.package)) as zf:
+                core = zf.read("docProps/core.xml")
+        except (KeyError, OSError, ValueError, zipfile.BadZipFile):
+            return None
+        return modified if b"modified" in core else None
+
     def read(self) -> Report:
         version, lang = self.check_template()
         spec = self.spec
         report = Report(spec.id, version, lang, self.path.name)
-        modified = getattr(self.wb.properties, "modified", None)
-        report.saved_at = modified if isinstance(modified, dt.datetime) else None
+        report.saved_at = self.saved_at()
         items: tuple[Field | Kpi | Table, ...] = (*spec.fields, *spec.kpis, *spec.tables)
         where = {item.id: self.locate(item) for item in items}
         wanted: dict[str, set[str]] = {}
