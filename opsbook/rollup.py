@@ -80,6 +80,7 @@ class Person:
     sender_name: str | None = None
     filled: int = 0  # figures filled in (numeric fields): 0 for a blank template
     author: str | None = None  # the workbook's own person field, when filled in
+    table_rows: tuple[tuple[str, int], ...] = ()  # (table id, rows filled in); rows not kept
     saved_at: float | None = None  # POSIX time the workbook was saved (or sent, or written)
     sent_at: float | None = None  # POSIX time of the email it came in
 
@@ -130,6 +131,7 @@ def person_from_report(
         sender_name=sender_name,
         filled=sum(1 for f in numeric if _present(f, report.fields.get(f.id))),
         author=name,
+        table_rows=tuple((t, len(rows)) for t, rows in report.tables.items() if rows),
         saved_at=_saved_at(report, source),
         sent_at=source.sent_at.timestamp() if source and source.sent_at else None,
     )
@@ -944,6 +946,12 @@ def rollup(
     values, notes = combine(spec, people, lang=lang, team=team)
     notes.extend(duplicates)
     notes.extend(superseded)
+    # Lists (problems, actions) are each person's own: they are not merged into the team's.
+    listed = [t for t in spec.tables if any(dict(p.table_rows).get(t.id) for p in people)]
+    if listed:
+        who = sum(1 for p in people if p.table_rows)
+        notes.append(Note("tables_not_combined", (("tables", Names(tuple(t.label for t in listed))),
+                                                  ("n", who))))  # fmt: skip
     for s in sorted(skipped, key=lambda s: s.index):
         notes.append(Note("skipped_rollup", (("source", s.source),)))
     for p in people:

@@ -651,3 +651,17 @@ def test_without_a_real_saving_time_the_later_email_wins(tmp_path: Path) -> None
     assert read_workbook(write_person(tmp_path / "plain.xlsx", ALICE)).saved_at is None
     stamped = saved_on(write_person(tmp_path / "saved.xlsx", ALICE), "2026-10-12T09:30:00Z")
     assert read_workbook(stamped).saved_at is not None
+
+
+def test_lists_are_not_merged_and_the_roll_up_says_so(tmp_path: Path) -> None:
+    sample = sample_values("en")
+    write_person(tmp_path / "a.xlsx", {**ALICE, "problems": sample["problems"]})
+    write_person(tmp_path / "b.xlsx", BOB)
+    result = rollup([tmp_path], lang="en", jobs=1)
+    assert result.report.tables == {"problems": [], "actions": []}
+    assert (
+        "Problems and causes: the lists of 1 people are not merged; the team roll-up leaves them "
+        "empty, and each person's summary has their own"
+    ) in result.messages()
+    plain = rollup([tmp_path / "b.xlsx"], lang="en", jobs=1)
+    assert not any("not merged" in m for m in plain.messages())
