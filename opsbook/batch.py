@@ -546,6 +546,19 @@ class BatchRun(Iterator[BatchResult]):
             if not force and up_to_date(target, item.origin, reference_docx):
                 self._settled.append(BatchResult(index, item.label, target, "skipped"))
                 continue
+            if not force and target.is_file():  # older than its input: the input changed since
+                stale = OutputError("batch.stale_output", path=target, source=item.label)
+                failed = BatchResult(
+                    index,
+                    item.label,
+                    target,
+                    "failed",
+                    0,
+                    stale.message(msg_lang),
+                    int(stale.exit_code),
+                )
+                self._settled.append(failed)
+                continue
             self._tasks.append(
                 RenderTask(index, item, target, lang, missing, force, reference_docx, msg_lang)
             )

@@ -282,7 +282,7 @@ def export_cmd(filled: Path, fmt: str, out: Path | None, force: bool) -> None:
 
     report = read(filled)
     text = export_report(report, "csv" if fmt == "csv" else "json")
-    if out is None:
+    if out is None or str(out) == "-":  # "-o -": standard output, as in most tools
         click.echo(text, nl=False)
         return
     # A CSV file gets a byte-order mark: Excel on a Chinese Windows reads BOM-less CSV as GBK.

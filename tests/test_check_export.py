@@ -194,3 +194,11 @@ def test_export_refuses_an_unknown_format(runner: CliRunner, tmp_path: Path) -> 
     result = runner.invoke(main, ["export", "filled.xlsx", "--format", "xml"])
     assert result.exit_code == 2
     assert "'xml' is not one of 'json', 'csv'" in result.stderr
+
+
+def test_export_to_a_dash_writes_standard_output(runner: CliRunner, tmp_path: Path) -> None:
+    build(tmp_path)
+    result = runner.invoke(main, ["export", "filled.xlsx", "--format", "json", "-o", "-"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["template"]["id"] == "ecommerce-ops-summary"
+    assert not (tmp_path / "-").exists()
