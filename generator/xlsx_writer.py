@@ -46,6 +46,9 @@ COLOR_KPI_FONT = "#375623"
 COLOR_HEADER = "#D9E1F2"
 COLOR_SUB = "#EDEDED"
 COLOR_MISSING = "#F8CBAD"
+# A figure larger than the whole it is part of: Excel's own "light red fill, dark red text" for
+# an error, its "yellow fill, dark yellow text" for a warning.
+COLOR_BREACH = {"error": ("#FFC7CE", "#9C0006"), "warning": ("#FFEB9C", "#9C5700")}
 
 Values = Mapping[str, Any]
 ExtraCell = str | int | float | dt.date | None
@@ -356,6 +359,20 @@ class _Writer:
                     "format": self.fmt(bg_color=COLOR_MISSING),
                 },
             )
+        for c in self.spec.checks:
+            if c.part == f.id:
+                fill, font = COLOR_BREACH[c.severity]
+                ws.conditional_format(
+                    row,
+                    COL_VALUE,
+                    row,
+                    COL_VALUE,
+                    {
+                        "type": "formula",
+                        "criteria": f"={c.excel}",
+                        "format": self.fmt(bg_color=fill, font_color=font),
+                    },
+                )
         self.layout.cells[f.id] = (sheet, row, COL_VALUE)
         return row + 1
 
@@ -536,19 +553,24 @@ class _Writer:
         ws.write_formula(
             row, 1, f"={len(required)}-COUNTA({','.join(required)})", self.kpi_fmt("count"), left
         )
-        ws.conditional_format(
-            row,
-            1,
-            row,
-            1,
-            {
-                "type": "cell",
-                "criteria": ">",
-                "value": 0,
-                "format": self.fmt(bg_color=COLOR_MISSING),
-            },
-        )
+        self.flag_above_zero(ws, row, 1, self.fmt(bg_color=COLOR_MISSING))
+        if self.spec.checks:
+            row += 1
+            breaches = sum(1 for c in self.spec.checks if c.breached(self.values))
+            ws.write_string(row, 0, self.t("cover.checks_failed"), self.fmt(bold=True))
+            # TRUE + FALSE adds up to a number in Excel, WPS and LibreOffice alike.
+            count = "+".join(f"({c.excel})" for c in self.spec.checks)
+            ws.write_formula(row, 1, f"={count}", self.kpi_fmt("count"), breaches)
+            ws.write_string(row, 4, self.t("cover.checks_hint"), self.note_fmt)
+            fill, font = COLOR_BREACH["error"]
+            self.flag_above_zero(ws, row, 1, self.fmt(bg_color=fill, font_color=font))
         ws.activate()
+
+    @staticmethod
+    def flag_above_zero(ws: Any, row: int, col: int, cell_format: Any) -> None:
+        """Colour a count on the cover while it is above zero (something left to fix)."""
+        rule = {"type": "cell", "criteria": ">", "value": 0, "format": cell_format}
+        ws.conditional_format(row, col, row, col, rule)
 
     # -- dashboard -------------------------------------------------------------------------
 

@@ -695,3 +695,30 @@ def test_kpis_equal_libreoffices_own_recalculation(
         else:
             assert isinstance(lo_value, float), k.id
             assert math.isclose(lo_value, mine, rel_tol=1e-12, abs_tol=1e-15), k.id
+
+
+# -- checks: a part never exceeds its whole ----------------------------------------------------
+
+
+def test_a_part_larger_than_its_whole_is_an_error_naming_both_cells(tmp_path: Path) -> None:
+    report = read_workbook(build(tmp_path, lang="en", sku_unsold=900, sku_total=600,
+                                 returned_orders=10**6))  # fmt: skip
+    found = {(i.kind, i.id, i.severity) for i in report.issues if i.kind == "part_exceeds_whole"}
+    assert found == {
+        ("part_exceeds_whole", "sku_unsold", "error"),
+        ("part_exceeds_whole", "returned_orders", "warning"),  # returns of earlier orders
+    }
+    (unsold,) = [i for i in report.issues if i.id == "sku_unsold"]
+    assert unsold.message("en") == (
+        f"{report.cells['sku_unsold']}: Unsold SKUs (900) is more than SKUs on sale (600, "
+        f"{report.cells['sku_total']}), yet unsold SKUs are among the SKUs on sale: check both "
+        "figures"
+    )
+    assert report.blocking  # `opsbook check` exits 1: the summary would print a 150% share
+    assert report.fields["sku_unsold"] == 900  # the figures are kept as typed
+
+
+def test_equal_parts_blanks_and_text_are_no_breach(tmp_path: Path) -> None:
+    report = read_workbook(build(tmp_path, sku_unsold=600, sku_total=600, repeat_buyers=5,
+                                 buyers=None, campaign_gmv=None))  # fmt: skip
+    assert not [i for i in report.issues if i.kind == "part_exceeds_whole"]

@@ -121,6 +121,11 @@ def _raw() -> dict[str, Any]:
         (lambda d: d["blanks"].append("no_such_id"), "blank 'no_such_id'"),
         (lambda d: d["sections"][1]["sheet"].update(en="Sheet/1"), "cannot be a sheet name"),
         (lambda d: d["fields"].append(dict(d["fields"][4])), "defined twice"),
+        (lambda d: d["checks"][0].update(whole="no_such_id"), "'no_such_id' is not a numeric"),
+        (lambda d: d["checks"][0].update(whole="period"), "'period' is not a numeric field"),
+        (lambda d: d["checks"][0].update(whole="gmv"), "figures of the same type"),
+        (lambda d: d["checks"][0].update(severity="fatal"), "severity must be error or warning"),
+        (lambda d: d["checks"][0]["why"].pop("zh-CN"), "needs exactly the locales"),
     ],
 )
 def test_inconsistent_specs_are_refused_with_the_item_named(mutate: Any, message: str) -> None:
@@ -135,3 +140,14 @@ def test_sentence_figures_must_match_across_locales() -> None:
     data["paragraphs"][1]["sentences"][0]["en"] = "No figure here."
     with pytest.raises(SpecError, match="locales differ in figures"):
         from_dict(data)
+
+
+def test_a_check_compares_numbers_only() -> None:
+    check = load().checks[0]
+    part, whole = check.part, check.whole
+    assert check.breached({part: 2, whole: 1.5})
+    assert not check.breached({part: 1.5, whole: 1.5})
+    assert not check.breached({part: 2, whole: None})
+    assert not check.breached({part: "2", whole: 1})  # text in a number cell: not a number
+    assert not check.breached({part: True, whole: 0})  # Excel's ISNUMBER(TRUE) is FALSE
+    assert check.excel == f"AND(ISNUMBER({part}),ISNUMBER({whole}),{part}>{whole})"

@@ -213,3 +213,34 @@ def test_control_characters_in_prefilled_text_do_not_corrupt_the_file(spec: Spec
     wb = _open(data, data_only=True)
     assert _cell(wb, "store_name").value == "山岚家居\n"
     assert _cell(wb, "author").value == "林"
+
+
+# -- checks: a part never exceeds its whole ----------------------------------------------------
+
+
+def test_a_part_cell_turns_red_when_it_exceeds_its_whole_and_the_cover_counts_it(
+    spec: Spec,
+) -> None:
+    values = {**sample_values("en"), "sku_unsold": 900, "sku_total": 600}
+    data = build_workbook(spec, "en", values)
+    wb = _open(data)
+    part = _cell(wb, "sku_unsold")
+    rules = [
+        (rule.formula, rule.dxf.fill.bgColor.rgb if rule.dxf and rule.dxf.fill else None)
+        for cf in part.parent.conditional_formatting
+        if part.coordinate in cf.sqref
+        for rule in cf.rules
+    ]
+    assert (["AND(ISNUMBER(sku_unsold),ISNUMBER(sku_total),sku_unsold>sku_total)"],
+            "FFFFC7CE") in rules  # fmt: skip
+    cover = wb[spec.sections[0].sheet("en")]
+    label = next(
+        c for row in cover.iter_rows() for c in row if c.value == "Figures larger than their whole"
+    )
+    formula = cover.cell(label.row, 2).value
+    assert isinstance(formula, str)
+    assert formula.count("AND(ISNUMBER(") == len(spec.checks)
+    cached = _open(data, data_only=True)[cover.title].cell(label.row, 2).value
+    assert cached == 1  # what Excel shows before it recalculates (LibreOffice agrees: tests)
+    clean = _open(build_workbook(spec, "en", sample_values("en")), data_only=True)
+    assert clean[cover.title].cell(label.row, 2).value == 0

@@ -540,6 +540,7 @@ class _Reader:
         self.package = b""  # up to 20 MB: not kept for the rest of the read
         for f in spec.fields:
             report.fields[f.id] = self.read_field(f, where[f.id], report)
+        self.check_parts(report)
         self.read_kpis(where, report)
         for t in spec.tables:
             report.tables[t.id] = self.read_table(t, where[t.id], report)
@@ -624,6 +625,20 @@ class _Reader:
             self.issue("not_whole", "warning", "not_whole", f.id, address, label=label,
                        value=show(value, f.type), rounded=f"{rounded:f}")  # fmt: skip
         return value
+
+    def check_parts(self, report: Report) -> None:
+        """The spec's checks: a figure that is part of another never exceeds it. The same
+        comparison as the workbook's formula (part > whole), on the values as read."""
+        for c in self.spec.checks:
+            if not c.breached(report.fields):
+                continue
+            part, whole = report.fields[c.part], report.fields[c.whole]
+            pf, wf = self.spec.field(c.part), self.spec.field(c.whole)
+            self.issue("part_exceeds_whole", c.severity, "part_exceeds_whole", c.part,
+                       report.cells.get(c.part), part=Label.of(pf.label),
+                       part_value=show(part, pf.type), whole=Label.of(wf.label),
+                       whole_value=show(whole, wf.type), whole_cell=report.cells.get(c.whole, "?"),
+                       why=Label.of(c.why))  # fmt: skip
 
     def read_kpis(self, where: Mapping[str, Where | Missing], report: Report) -> None:
         spec = self.spec

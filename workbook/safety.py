@@ -108,7 +108,8 @@ _STRICT_NS = b"http://purl.oclc.org/ooxml/spreadsheetml/main"
 _NAME = rb"(?:[A-Za-z_][\w.\-]*:)?"  # an optional namespace prefix, as in <x:c>
 _DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)")
 # Cells and rows written with a namespace prefix (<x:c>); unprefixed ones are counted with the
-# much faster bytes.count, as a slight over-count (<col>, <cfRule>, <color> also start "<c").
+# much faster bytes.count of "<c" and "<row" followed by what can end a tag name (_ENDS).
+_ENDS = (b" ", b">", b"/", b"\t", b"\r", b"\n")
 _PREFIXED_CELL_OR_ROW = re.compile(rb"<[A-Za-z_][\w.\-]*:(?:c|row)[\s/>]")
 _MERGE = re.compile(rb"<" + _NAME + rb"mergeCell\s[^>]*?\bref\s*=\s*[\"']([^\"']*)[\"']")
 # Numeric character references (&#51; is "3"): the parser decodes them, so the scan does too,
@@ -578,7 +579,9 @@ class _Scanner:
         if b"<!" in text and _DTD.search(text):
             self.dtd = True
         if self.worksheet:
-            self.cells += text.count(b"<c") + text.count(b"<row")
+            # <c ...> and <row ...>, not <col>, <cfRule>, <conditionalFormatting>, <rowBreaks>:
+            # a part with many conditional formats must not look like more cells than it has.
+            self.cells += sum(text.count(b"<c" + end) + text.count(b"<row" + end) for end in _ENDS)
             if b":c" in text or b":row" in text:
                 self.cells += len(_PREFIXED_CELL_OR_ROW.findall(text))
             if b"mergeCell" in text:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -203,6 +204,31 @@ class Chart:
 
 
 @dataclass(frozen=True)
+class Check:
+    """A figure that is part of another and so can never exceed it (unsold SKUs of the SKUs on
+    sale, repeat buyers of the buyers). error: it cannot be right; warning: it rarely is."""
+
+    part: str
+    whole: str
+    why: Text  # the reason, as the message gives it: "unsold SKUs are among those on sale"
+    severity: Literal["error", "warning"] = "error"
+
+    def breached(self, values: Mapping[str, object]) -> bool:
+        """Both figures are numbers and the part is larger: what `excel` says in a workbook."""
+        part, whole = values.get(self.part), values.get(self.whole)
+        if isinstance(part, bool) or isinstance(whole, bool):
+            return False
+        if not isinstance(part, int | float) or not isinstance(whole, int | float):
+            return False
+        return part > whole
+
+    @property
+    def excel(self) -> str:
+        """The same test as an Excel formula over the fields' defined names (TRUE: breached)."""
+        return f"AND(ISNUMBER({self.part}),ISNUMBER({self.whole}),{self.part}>{self.whole})"
+
+
+@dataclass(frozen=True)
 class Spec:
     """The whole template: sections, fields, KPIs, tables, narrative, charts, roll-up."""
 
@@ -221,6 +247,7 @@ class Spec:
     cover_summary: tuple[str, ...] = ()
     charts: tuple[Chart, ...] = ()
     rollup: RollupSpec = RollupSpec()
+    checks: tuple[Check, ...] = ()
     _by_id: dict[str, Field | Kpi | Table] = field(repr=False, compare=False, default_factory=dict)
 
     def item(self, id_: str) -> Field | Kpi | Table:
@@ -472,6 +499,15 @@ def from_dict(data: dict[str, Any]) -> Spec:
         )
         for c in data.get("charts", [])
     )
+    checks = tuple(
+        Check(
+            part=c["part"],
+            whole=c["whole"],
+            why=_text(c["why"], f"check {c['part']} <= {c['whole']}"),
+            severity=c.get("severity", "error"),
+        )
+        for c in data.get("checks", [])
+    )
     by_id: dict[str, Field | Kpi | Table] = {}
     items: list[Field | Kpi | Table] = [*fields_, *kpis, *tables]
     for item in items:
@@ -497,6 +533,7 @@ def from_dict(data: dict[str, Any]) -> Spec:
             person=data.get("rollup", {}).get("person"),
             kpis=_ids(data.get("rollup", {}).get("kpis", ()), "rollup kpis"),
         ),
+        checks=checks,
         _by_id=by_id,
     )
     _validate(spec)
@@ -580,6 +617,16 @@ def _validate(spec: Spec) -> None:
         if not spec.has(id_):
             raise SpecError(f"cover_summary: unknown id {id_!r}")
     _validate_rollup(spec)
+    for c in spec.checks:
+        where = f"check {c.part} <= {c.whole}"
+        if c.severity not in ("error", "warning"):
+            raise SpecError(f"{where}: severity must be error or warning, not {c.severity!r}")
+        for id_ in (c.part, c.whole):
+            figure = spec._by_id.get(id_)
+            if not isinstance(figure, Field) or figure.type not in _NUMERIC:
+                raise SpecError(f"{where}: {id_!r} is not a numeric field")
+        if spec.field(c.part).type != spec.field(c.whole).type:
+            raise SpecError(f"{where}: a part and its whole must be figures of the same type")
     for b in spec.blanks:
         if not spec.has(b):
             raise SpecError(f"blank {b!r} is not a field or KPI")
