@@ -408,7 +408,9 @@ class _Writer:
         row += 1
         rows = list(self.values.get(table.id) or [])
         first = row
-        for i in range(table.rows):
+        # The spec's rows are what a person gets to fill; more rows given (a team roll-up's
+        # lists) make the table longer, its defined name covering them all.
+        for i in range(max(table.rows, len(rows))):
             data = rows[i] if i < len(rows) else {}
             for col, column in enumerate(table.columns):
                 self.write_input(ws, row, col, column.type, data.get(column.id))

@@ -43,8 +43,8 @@ from workbook import spec as spec_mod
 from workbook.calc import NUMERIC_TYPES, compute_kpis
 from workbook.errors import ExitCode, OpsbookError, UnreadableFile, UnsafeFile, UsageProblem
 from workbook.i18n import LANGS, catalog, normalize_lang
-from workbook.report import FieldValue, Report
-from workbook.spec import Field, Kpi, Spec, Text
+from workbook.report import FieldValue, Report, TableRow
+from workbook.spec import Field, Kpi, Spec, Table, Text
 
 if TYPE_CHECKING:
     from generator.narrative import Block
@@ -58,6 +58,9 @@ MAX_ROSTER_BYTES = 5 * 1024 * 1024
 MAX_WORKBOOK_PART = 4 * 1024 * 1024  # xl/workbook.xml, read to spot an earlier roll-up
 # Names listed in one note before "and N more".
 LISTED = 5
+# Rows of a merged list (problems, actions) in the team's workbook and summary: a team of 500
+# with three problems each would otherwise print 1,500.
+MAX_TEAM_ROWS = 100
 
 
 # ----------------------------------------------------------------------------------------------
@@ -80,7 +83,7 @@ class Person:
     sender_name: str | None = None
     filled: int = 0  # figures filled in (numeric fields): 0 for a blank template
     author: str | None = None  # the workbook's own person field, when filled in
-    table_rows: tuple[tuple[str, int], ...] = ()  # (table id, rows filled in); rows not kept
+    tables: dict[str, list[TableRow]] = field(default_factory=dict)  # the filled-in rows
     saved_at: float | None = None  # POSIX time the workbook was saved (or sent, or written)
     sent_at: float | None = None  # POSIX time of the email it came in
 
@@ -131,7 +134,7 @@ def person_from_report(
         sender_name=sender_name,
         filled=sum(1 for f in numeric if _present(f, report.fields.get(f.id))),
         author=name,
-        table_rows=tuple((t, len(rows)) for t, rows in report.tables.items() if rows),
+        tables={t: rows for t, rows in report.tables.items() if rows},
         saved_at=_saved_at(report, source),
         sent_at=source.sent_at.timestamp() if source and source.sent_at else None,
     )
@@ -513,6 +516,32 @@ def combine(
     return combiner.combine(), combiner.notes
 
 
+def merge_rows(
+    table: Table, people: Sequence[Person], lang: str, notes: list[Note]
+) -> list[TableRow]:
+    """Everyone's rows of a list (the problems found, the action plan), in people's order, the
+    first column prefixed with the person's name as `join` does; at most MAX_TEAM_ROWS, with a
+    note saying how many more each person's own summary has."""
+    t = catalog(lang)
+    first = table.columns[0].id
+    rows: list[TableRow] = []
+    for p in people:
+        for row in p.tables.get(table.id, []):
+            merged = dict(row)
+            text = merged.get(first)
+            if isinstance(text, str) and text.strip():
+                merged[first] = t("rollup.joined", name=p.name, text=text.strip())
+            else:
+                merged[first] = p.name
+            rows.append(merged)
+    if len(rows) > MAX_TEAM_ROWS:
+        params = (("table", table.label), ("kept", MAX_TEAM_ROWS),
+                  ("n", len(rows) - MAX_TEAM_ROWS), ("total", len(rows)))  # fmt: skip
+        notes.append(Note("rows_cut", params))
+        rows = rows[:MAX_TEAM_ROWS]
+    return rows
+
+
 def rules_table(spec: Spec) -> str:
     """The spec's roll-up rules as a Markdown table, every field that is not a plain sum (the
     table in docs/rollup.md; a test keeps the two the same)."""
@@ -747,9 +776,8 @@ class Rollup:
     def xlsx(self) -> bytes:
         """A workbook of the same template holding the combined inputs, plus the per-person
         sheet."""
-        return build_workbook(
-            self.spec, self.lang, self.report.fields, extra_sheets=[self.person_sheet()]
-        )
+        values = {**self.report.fields, **self.report.tables}
+        return build_workbook(self.spec, self.lang, values, extra_sheets=[self.person_sheet()])
 
     def docx(self, *, reference_docx: Path | None = None) -> bytes:
         """The team summary, with the per-person table, the missing list and the notes."""
@@ -946,12 +974,7 @@ def rollup(
     values, notes = combine(spec, people, lang=lang, team=team)
     notes.extend(duplicates)
     notes.extend(superseded)
-    # Lists (problems, actions) are each person's own: they are not merged into the team's.
-    listed = [t for t in spec.tables if any(dict(p.table_rows).get(t.id) for p in people)]
-    if listed:
-        who = sum(1 for p in people if p.table_rows)
-        notes.append(Note("tables_not_combined", (("tables", Names(tuple(t.label for t in listed))),
-                                                  ("n", who))))  # fmt: skip
+    tables = {t.id: merge_rows(t, people, lang, notes) for t in spec.tables}
     for s in sorted(skipped, key=lambda s: s.index):
         notes.append(Note("skipped_rollup", (("source", s.source),)))
     for p in people:
@@ -966,7 +989,7 @@ def rollup(
         source=t("rollup.source", n=len(people)),
         fields=values,
         kpis=compute_kpis(spec, values),
-        tables={tbl.id: [] for tbl in spec.tables},
+        tables=tables,
     )
     left_out = {s.index for s in skipped}
     used = [origin for i, origin in origins.items() if i not in left_out]

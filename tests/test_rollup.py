@@ -653,15 +653,39 @@ def test_without_a_real_saving_time_the_later_email_wins(tmp_path: Path) -> None
     assert read_workbook(stamped).saved_at is not None
 
 
-def test_lists_are_not_merged_and_the_roll_up_says_so(tmp_path: Path) -> None:
-    sample = sample_values("en")
-    write_person(tmp_path / "a.xlsx", {**ALICE, "problems": sample["problems"]})
-    write_person(tmp_path / "b.xlsx", BOB)
+def test_lists_are_merged_with_each_persons_name_and_read_back(tmp_path: Path) -> None:
+    problems = sample_values("en")["problems"]  # three rows
+    actions = [{"action": "Move live streams to 8 pm", "owner": "Bob"}, {"owner": "Bob"}]
+    write_person(tmp_path / "a.xlsx", {**ALICE, "problems": problems})
+    write_person(tmp_path / "b.xlsx", {**BOB, "problems": problems[:1], "actions": actions})
     result = rollup([tmp_path], lang="en", jobs=1)
-    assert result.report.tables == {"problems": [], "actions": []}
+    merged = result.report.tables["problems"]
+    assert len(merged) == 4 and [r["cause"] for r in merged] == [
+        *(r["cause"] for r in problems),
+        problems[0]["cause"],
+    ]
+    assert merged[0]["problem"] == f"Alice: {problems[0]['problem']}"
+    assert merged[3]["problem"] == f"Bob: {problems[0]['problem']}"
+    assert [r["action"] for r in result.report.tables["actions"]] == [
+        "Bob: Move live streams to 8 pm",
+        "Bob",  # a row with no action of its own still says whose it is
+    ]
+    # The team workbook grows the table to fit (a person's has 6 rows) and reads back whole.
+    team = result.write(tmp_path / "team.xlsx")
+    assert read_workbook(team).tables["problems"] == merged
+
+
+def test_a_merged_list_keeps_at_most_max_team_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import opsbook.rollup as rollup_mod
+
+    monkeypatch.setattr(rollup_mod, "MAX_TEAM_ROWS", 2)
+    problems = sample_values("en")["problems"]
+    write_person(tmp_path / "a.xlsx", {**ALICE, "problems": problems})
+    result = rollup([tmp_path / "a.xlsx"], lang="en", jobs=1)
+    assert len(result.report.tables["problems"]) == 2
     assert (
-        "Problems and causes: the lists of 1 people are not merged; the team roll-up leaves them "
-        "empty, and each person's summary has their own"
+        "Problems and causes: the team's list keeps the first 2 of 3 rows; the 1 others are in "
+        "each person's own summary"
     ) in result.messages()
-    plain = rollup([tmp_path / "b.xlsx"], lang="en", jobs=1)
-    assert not any("not merged" in m for m in plain.messages())
