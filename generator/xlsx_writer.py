@@ -193,7 +193,13 @@ class _Writer:
             ws.write_string(row, col, clean_text(str(value))[0], cell_fmt)
         elif kind == "date":
             if isinstance(value, str):
-                value = dt.date.fromisoformat(value)
+                try:
+                    value = dt.date.fromisoformat(value)
+                except ValueError:
+                    # A deadline kept as typed ("9月底"): the reader keeps such text in a table's
+                    # date column, and a team roll-up writes it back as it was read.
+                    ws.write_string(row, col, clean_text(value)[0], cell_fmt)
+                    return
             if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
                 value = dt.datetime(value.year, value.month, value.day)
             ws.write_datetime(row, col, value, cell_fmt)
@@ -556,12 +562,13 @@ class _Writer:
             row, 1, f"={len(required)}-COUNTA({','.join(required)})", self.kpi_fmt("count"), left
         )
         self.flag_above_zero(ws, row, 1, self.fmt(bg_color=COLOR_MISSING))
-        if self.spec.checks:
+        errors = [c for c in self.spec.checks if c.severity == "error"]
+        if errors:
             row += 1
-            breaches = sum(1 for c in self.spec.checks if c.breached(self.values))
+            breaches = sum(1 for c in errors if c.breached(self.values))
             ws.write_string(row, 0, self.t("cover.checks_failed"), self.fmt(bold=True))
             # TRUE + FALSE adds up to a number in Excel, WPS and LibreOffice alike.
-            count = "+".join(f"({c.excel})" for c in self.spec.checks)
+            count = "+".join(f"({c.excel})" for c in errors)
             ws.write_formula(row, 1, f"={count}", self.kpi_fmt("count"), breaches)
             ws.write_string(row, 4, self.t("cover.checks_hint"), self.note_fmt)
             fill, font = COLOR_BREACH["error"]

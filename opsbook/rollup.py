@@ -158,17 +158,21 @@ def _saved_at(report: Report, source: Source | None) -> float | None:
 
 
 def _same_person(a: Person, b: Person) -> bool:
-    """Whether two workbooks are one person's. The workbooks' own person fields decide when both
-    are filled in (one email may carry a whole group's workbooks, forwarded by its lead), unless
-    both came by email from different addresses (two colleagues of one name). Otherwise the
-    sender's address when both came by email, else the names they go by. Names ignore case,
-    spaces and full-width forms."""
-    different_senders = bool(a.email and b.email and a.email.casefold() != b.email.casefold())
+    """Whether two workbooks are surely one person's.
+
+    Both name their person (the spec's person field): the same name (ignoring case, spaces and
+    full-width forms), unless both came by email from different addresses (two colleagues of one
+    name). Neither does: both came by email from the same address. One names a person and the
+    other does not: never (one email may carry a group's workbooks, some without a name), nor
+    two nameless files that only share a file name.
+    """
+    same_sender = bool(a.email and b.email and a.email.casefold() == b.email.casefold())
     if a.author and b.author:
+        different_senders = bool(a.email and b.email) and not same_sender
         return _norm_name(a.author) == _norm_name(b.author) and not different_senders
-    if a.email and b.email:
-        return not different_senders
-    return _norm_name(a.name) == _norm_name(b.name)
+    if not a.author and not b.author:
+        return same_sender
+    return False
 
 
 def keep_latest(people: Sequence[Person]) -> tuple[list[Person], list[Note]]:
@@ -176,7 +180,9 @@ def keep_latest(people: Sequence[Person]) -> tuple[list[Person], list[Note]]:
     last saved is kept, then the later input) instead of being summed with it."""
     groups: list[list[Person]] = []
     for p in people:
-        group = next((g for g in groups if any(_same_person(p, q) for q in g)), None)
+        # Only into a group whose every workbook is surely the same person's: the relation is
+        # not transitive (王磊 by mail from two addresses, and once from a folder).
+        group = next((g for g in groups if all(_same_person(p, q) for q in g)), None)
         if group is None:
             groups.append([p])
         else:

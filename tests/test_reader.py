@@ -710,8 +710,8 @@ def test_a_part_larger_than_its_whole_is_an_error_naming_both_cells(tmp_path: Pa
     }
     (unsold,) = [i for i in report.issues if i.id == "sku_unsold"]
     assert unsold.message("en") == (
-        f"{report.cells['sku_unsold']}: Unsold SKUs (900) is more than SKUs on sale (600, "
-        f"{report.cells['sku_total']}), yet unsold SKUs are among the SKUs on sale: check both "
+        f"{report.cells['sku_unsold']}: Unsold SKUs = 900 exceeds SKUs on sale = 600 "
+        f"({report.cells['sku_total']}), yet unsold SKUs are among the SKUs on sale: check both "
         "figures"
     )
     assert report.blocking  # `opsbook check` exits 1: the summary would print a 150% share

@@ -686,6 +686,50 @@ def test_a_merged_list_keeps_at_most_max_team_rows(
     result = rollup([tmp_path / "a.xlsx"], lang="en", jobs=1)
     assert len(result.report.tables["problems"]) == 2
     assert (
-        "Problems and causes: the team's list keeps the first 2 of 3 rows; the 1 others are in "
-        "each person's own summary"
+        "Problems and causes: the team's list keeps the first 2 of 3 rows; 1 more are in "
+        "people's own summaries"
     ) in result.messages()
+
+
+def test_a_text_deadline_survives_the_team_workbook(tmp_path: Path) -> None:
+    actions = [{"action": "Renegotiate ad rates", "owner": "Alice", "deadline": "end of Q4"}]
+    path = write_person(tmp_path / "a.xlsx", ALICE)
+    # Typed into the date column by hand (the generator would only write dates there).
+    wb = openpyxl.load_workbook(path)
+    ((sheet, ref),) = list(wb.defined_names["actions"].destinations)
+    first = wb[sheet][ref.replace("$", "").split(":")[0]]
+    for offset, key in enumerate(("action", "owner", "deadline")):
+        wb[sheet].cell(first.row, first.column + offset, actions[0][key])
+    wb.save(path)
+    result = rollup([path], lang="en", jobs=1)
+    assert result.report.tables["actions"][0]["deadline"] == "end of Q4"
+    team = result.write(tmp_path / "team.xlsx")  # used to fail: a text in a date column
+    assert read_workbook(team).tables["actions"][0]["deadline"] == "end of Q4"
+
+
+def test_a_nameless_workbook_never_joins_named_ones_from_the_same_sender(tmp_path: Path) -> None:
+    # A group lead forwards 王磊's and 李娜's workbooks and one without a name.
+    message = EmailMessage()
+    message["From"] = "Lead <lead@example.com>"
+    message.set_content("attached")
+    for who, figures in (("", {**BOB, "gmv": 5000}), ("王磊", ALICE), ("李娜", BOB)):
+        data = build_workbook(load(), "en", filled({**figures, "author": who or None}))
+        message.add_attachment(data, maintype="application", subtype="octet-stream",
+                               filename=f"{who or 'nameless'}.xlsx")  # fmt: skip
+    group = tmp_path / "group.eml"
+    group.write_bytes(message.as_bytes(policy=email.policy.SMTP))
+    result = rollup([group], lang="en", jobs=1)
+    assert len(result.people) == 3
+    assert result.report.fields["gmv"] == 5000 + ALICE["gmv"] + BOB["gmv"]
+
+
+def test_a_grown_list_reads_back_whole_by_its_labels_too(tmp_path: Path) -> None:
+    problems = sample_values("en")["problems"]
+    for name in ("a", "b", "c"):
+        write_person(tmp_path / f"{name}.xlsx", {**ALICE, "author": name, "problems": problems})
+    (tmp_path / "out").mkdir()
+    team = rollup([tmp_path], lang="en", jobs=1).write(tmp_path / "out" / "team.xlsx")
+    wb = openpyxl.load_workbook(team)
+    del wb.defined_names["problems"]  # e.g. the sheets were copied into another file
+    wb.save(tmp_path / "nameless.xlsx")
+    assert len(read_workbook(tmp_path / "nameless.xlsx").tables["problems"]) == 9

@@ -384,7 +384,15 @@ class _Reader:
         sheet, row = hit
         if isinstance(item, Table):
             first = row + 2  # the label row, then the header row
-            return Where(sheet, first, 1, first + item.rows - 1, len(item.columns), "label")
+            last = first + item.rows - 1
+            # A table may be longer than the spec's rows (a team roll-up's merged list): read
+            # on while the next row holds something.
+            ws, width = self.sheet(sheet), len(item.columns)
+            while last < ws.max_row and any(
+                ws.cell(last + 1, c).value not in (None, "") for c in range(1, width + 1)
+            ):
+                last += 1
+            return Where(sheet, first, 1, last, width, "label")
         return Where(sheet, row, 2, row, 2, "label")
 
     # -- template identity -------------------------------------------------------------------
@@ -627,8 +635,8 @@ class _Reader:
         return value
 
     def check_parts(self, report: Report) -> None:
-        """The spec's checks: a figure that is part of another never exceeds it. The same
-        comparison as the workbook's formula (part > whole), on the values as read."""
+        """The spec's checks: a figure that is part of another never exceeds it (part > whole,
+        as the workbook's formula compares, but on the values as read)."""
         for c in self.spec.checks:
             if not c.breached(report.fields):
                 continue

@@ -214,7 +214,9 @@ class Check:
     severity: Literal["error", "warning"] = "error"
 
     def breached(self, values: Mapping[str, object]) -> bool:
-        """Both figures are numbers and the part is larger: what `excel` says in a workbook."""
+        """Both figures are numbers and the part is larger. On the values as read: a number
+        typed as text counts here, where the workbook's formula (`excel`) sees numbers stored
+        as numbers only."""
         part, whole = values.get(self.part), values.get(self.whole)
         if isinstance(part, bool) or isinstance(whole, bool):
             return False
