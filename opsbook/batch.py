@@ -438,6 +438,18 @@ def _worker_start() -> None:
     gc.freeze()
 
 
+def _then_collect(func: Callable[[T], R], item: T) -> R:
+    """func(item), then a garbage collection. An openpyxl workbook is a web of reference cycles
+    (cells, styles and conditional formats pointing back at their sheet): freed by the collector
+    only, whose full passes grow rarer as a long batch goes on, so without this the dead
+    workbooks pile up (250 MB after 60 of the sample's, measured). With the modules frozen out of
+    the way (`_worker_start`), a collection costs about 3 ms a workbook."""
+    try:
+        return func(item)
+    finally:
+        gc.collect()
+
+
 def run_pool(
     func: Callable[[T], R],
     items: Sequence[T],
@@ -449,8 +461,15 @@ def run_pool(
     have held are re-run one by one in a fresh process, and the one that kills it again gets
     on_crash(item, None); the others carry on."""
     if jobs <= 1 or len(items) <= 1:
-        for item in items:
-            yield func(item)
+        if len(items) <= 1:
+            yield from (func(item) for item in items)
+            return
+        gc.freeze()  # what this process holds already: not walked again after every item
+        try:
+            for item in items:
+                yield _then_collect(func, item)
+        finally:
+            gc.unfreeze()
         return
     pending: deque[T] = deque(items)
     suspects: deque[T] = deque()
@@ -461,7 +480,7 @@ def run_pool(
             item = suspects.popleft()
             with ProcessPoolExecutor(1, mp_context=context, initializer=_worker_start) as solo:
                 try:
-                    yield solo.submit(func, item).result()
+                    yield solo.submit(_then_collect, func, item).result()
                 except BrokenProcessPool:
                     yield on_crash(item, None)
                 except Exception as exc:  # e.g. a result that cannot be pickled
@@ -475,7 +494,7 @@ def run_pool(
                 while pending and len(inflight) < window:
                     item = pending.popleft()
                     try:
-                        inflight[pool.submit(func, item)] = item
+                        inflight[pool.submit(_then_collect, func, item)] = item
                     except BrokenProcessPool:
                         pending.appendleft(item)
                         broken = True
