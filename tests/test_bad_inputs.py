@@ -324,7 +324,14 @@ for name in sys.argv[1:]:
         outcomes[name] = "read"
     except OpsbookError as exc:
         outcomes[name] = exc.key
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM: this process's own peak. ru_maxrss would carry over the peak of the process that
+# forked it (Linux keeps it across exec): pytest's, hundreds of MB late in the suite.
+status = Path("/proc/self/status")
+if status.exists():
+    line = next(l for l in status.read_text().splitlines() if l.startswith("VmHWM:"))
+    peak = int(line.split()[1]) / 1024
+else:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"outcomes": outcomes, "peak_mb": peak}))
 """
 
