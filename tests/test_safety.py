@@ -365,7 +365,7 @@ def test_without_defences_nothing_is_parsed(
     monkeypatch.setattr(safety, "xml_defences_active", lambda: False)
     path = _write(tmp_path, sample_bytes())
     with pytest.raises(UnsafeFile) as caught:
-        safety.open_workbook(path, data_only=True)
+        safety.open_checked(path, data_only=True)
     assert caught.value.key == "unsafe.no_defusedxml"
 
 

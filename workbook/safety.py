@@ -712,18 +712,14 @@ def _in_chain(exc: BaseException, types: tuple[type[BaseException], ...]) -> boo
     return False
 
 
-def open_workbook(path: Path, *, data_only: bool) -> Workbook:
+def open_checked(path: Path, *, data_only: bool) -> tuple[Workbook, Checked]:
     """Verify the XML defences, preflight, then load with openpyxl, mapping every parser
-    failure to a user error.
+    failure to a user error; also return the bytes it parsed (checked.data), for a reader that
+    needs the package again without reopening the file.
 
     Not read-only mode: read-only worksheets trust the <dimension> element, which some
     programs (reported: WPS) write as A1, hiding every other cell.
     """
-    return open_checked(path, data_only=data_only)[0]
-
-
-def open_checked(path: Path, *, data_only: bool) -> tuple[Workbook, Checked]:
-    """open_workbook, and the bytes it parsed (for a reader that needs the package again)."""
     _check_xml_defences(path)
     checked = preflight(path)
     return load_checked(checked, path, data_only=data_only), checked
