@@ -4,7 +4,7 @@ Run it after changing the spec, a locale catalogue, or anything that changes the
 summary on purpose (CONTRIBUTING.md says when). In order:
 
 1. the JSON copies of the spec and the catalogues (`python -m workbook.packagedata`);
-2. docs/blank-map.md, the template's blanks and where each one lives (`python -m workbook.blankmap`);
+2. docs/blank-map.md, where each blank of the template lives (`python -m workbook.blankmap`);
 3. the golden files of tests/golden (the tests that compare against them, with
    OPSBOOK_UPDATE_GOLDEN=1);
 4. samples/ (`scripts/make_samples.py`), and with --previews its PNG pages, which need LibreOffice
