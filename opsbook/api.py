@@ -109,7 +109,19 @@ def render(
     mode: MissingMode = "mark" if missing == "mark" else "omit"
     from generator.docx_writer import build_summary  # python-docx: only render pays for it
 
-    data = build_summary(spec, report, lang=doc_lang, missing=mode, reference_docx=reference_docx)
+    front = []
+    if report.carried is not None:  # last period's commitments: targets against results
+        from generator.targets import summary_blocks
+
+        front = summary_blocks(spec, report, doc_lang)
+    data = build_summary(
+        spec,
+        report,
+        lang=doc_lang,
+        missing=mode,
+        reference_docx=reference_docx,
+        front_blocks=front,
+    )
     write_atomic(target, data, force=force, inputs=inputs)
     return target, report
 
