@@ -43,7 +43,8 @@ SAMPLE = {
 
 
 def raw_spec() -> dict[str, Any]:
-    return tomllib.loads(SPEC_FILE.read_text(encoding="utf-8"))
+    data: dict[str, Any] = tomllib.loads(SPEC_FILE.read_text(encoding="utf-8"))
+    return data
 
 
 # -- the spec ------------------------------------------------------------------------------------
@@ -215,9 +216,9 @@ def test_random_fills_and_two_steps(seed: int, tmp_path: Path) -> None:
 def test_the_period_advances_in_both_locales(
     lang: str, period: str, date: dt.date | None, expected: str, days: int, tmp_path: Path
 ) -> None:
-    values = {"period": period, "gmv": 100}
+    values: dict[str, Any] = {"period": period, "gmv": 100}
     if date is not None:
-        values["report_date"] = date  # type: ignore[assignment]
+        values["report_date"] = date
     source = tmp_path / "src.xlsx"
     source.write_bytes(build_workbook(SPEC, lang, values))
     book = build_next(source)
