@@ -456,6 +456,38 @@ def next_cmd(
     click.get_current_context().exit(1 if failed else 0)
 
 
+@main.command("trend")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(readable=False, path_type=Path))
+@click.option(
+    "-o",
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="TREND.xlsx (table and charts) or TREND.docx (the table).",
+)
+@click.option("--team", is_flag=True, help="Several people: the team's roll-up of each period.")
+@click.option(
+    "--lang",
+    type=LANG_CHOICE,
+    default=None,
+    help="Language of the output (default: the first workbook's own).",
+)
+@click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
+@handle_errors
+def trend_cmd(
+    paths: tuple[Path, ...], out: Path, team: bool, lang: str | None, force: bool
+) -> None:
+    """KPIs of one person's or store's workbooks over periods (files, folders, .eml files),
+    in period order, with the change between periods and charts of the main KPIs."""
+    from opsbook.trend import trend
+
+    if out.suffix.lower() not in (".xlsx", ".docx"):
+        raise UsageProblem("trend.suffix", path=out)
+    result = trend(list(paths), team=team, lang=lang, out=out)
+    path = result.write(out, force=force, inputs=paths)
+    click.echo(catalog(result.lang)("cli.wrote", path=path))
+
+
 @main.command("rollup")
 # readable=False: an unreadable workbook is reported like any other one left out.
 @click.argument("paths", nargs=-1, required=True, type=click.Path(readable=False, path_type=Path))
