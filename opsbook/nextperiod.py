@@ -159,7 +159,7 @@ def next_many(
     """The next workbook of every filled workbook in paths (files, folders, .eml attachments),
     beside each input or in outdir, named after person, store and period. One broken input
     fails alone; inputs are never modified."""
-    from opsbook.batch import InputProblem, discover, prepare_outdir
+    from opsbook.batch import InputProblem, discover, localized, prepare_outdir
 
     if outdir is not None:
         prepare_outdir(outdir)
@@ -197,7 +197,7 @@ def next_many(
                     NextResult(
                         found.label,
                         None,
-                        error=exc.message(message_lang),
+                        error=localized(exc, found, message_lang),
                         exit_code=int(exc.exit_code),
                     )
                 )

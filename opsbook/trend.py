@@ -369,7 +369,18 @@ def read_reports(
                 raise found.error
             if skipped is not None and os.path.realpath(found.origin) == skipped:
                 continue
-            out.append((read_workbook(found.path, spec), found.label))
+            try:
+                report = read_workbook(found.path, spec)
+            except OpsbookError as exc:
+                if found.attachment is None:
+                    raise
+                # name the attachment as the user knows it, not its extracted copy
+                params = {
+                    k: found.label if v in (found.path, str(found.path)) else v
+                    for k, v in exc.params.items()
+                }
+                raise type(exc)(exc.key, **params) from exc
+            out.append((report, found.label))
     return out
 
 
