@@ -792,13 +792,19 @@ def build_summary(
     missing: MissingMode = "omit",
     reference_docx: Path | None = None,
     extra_blocks: Sequence[Block] = (),
+    front_blocks: Sequence[Block] = (),
 ) -> bytes:
     """The Word summary as bytes: the same spec, report and options give the same bytes.
 
-    extra_blocks: written after the summary in its styles (the team roll-up's appendix).
+    extra_blocks: written after the summary in its styles (the team roll-up's appendix);
+    front_blocks: written after the title and meta lines, before the first section (last
+    period's targets against the results, generator/targets.py).
     """
     lang = normalize_lang(lang)
     blocks = [*outline(spec, report, lang=lang, missing=missing), *extra_blocks]
+    if front_blocks:
+        first = next(i for i, b in enumerate(blocks) if isinstance(b, Heading) and b.level == 1)
+        blocks[first:first] = front_blocks
     reference = _open_reference(reference_docx) if reference_docx is not None else None
     builder = _Builder(lang, reference) if reference is not None else _new_builder(lang)
     t = catalog(lang)

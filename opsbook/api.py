@@ -17,7 +17,9 @@ from workbook.report import Report
 
 if TYPE_CHECKING:  # imported when called: they load multiprocessing and email
     from opsbook.batch import BatchResult, BatchRun, BatchSummary
+    from opsbook.nextperiod import NextResult, NextWorkbook
     from opsbook.rollup import Rollup, RosterEntry
+    from opsbook.trend import Trend
 
 
 def default_workbook_name(lang: str, store: str | None, period: str | None) -> str:
@@ -109,7 +111,19 @@ def render(
     mode: MissingMode = "mark" if missing == "mark" else "omit"
     from generator.docx_writer import build_summary  # python-docx: only render pays for it
 
-    data = build_summary(spec, report, lang=doc_lang, missing=mode, reference_docx=reference_docx)
+    front = []
+    if report.carried is not None:  # last period's commitments: targets against results
+        from generator.targets import summary_blocks
+
+        front = summary_blocks(spec, report, doc_lang)
+    data = build_summary(
+        spec,
+        report,
+        lang=doc_lang,
+        missing=mode,
+        reference_docx=reference_docx,
+        front_blocks=front,
+    )
     write_atomic(target, data, force=force, inputs=inputs)
     return target, report
 
@@ -244,3 +258,52 @@ def rollup(
     from opsbook.rollup import rollup as combine
 
     return combine(reports_or_paths, roster=roster, lang=lang, team=team, jobs=jobs)
+
+
+# ----------------------------------------------------------------------------------------------
+# From one period to the next (opsbook/nextperiod.py, opsbook/trend.py)
+
+
+def next_workbook(
+    path: Path,
+    out: Path | None = None,
+    *,
+    period: str | None = None,
+    force: bool = False,
+) -> tuple[Path, NextWorkbook]:
+    """The next period's workbook of a filled one: previous-period fields filled from this
+    period's, person/store/department/scope carried, the period advanced (or `period`), section
+    六's targets and 五's plans carried read-only as the next period's commitments. Returns the
+    path (default: beside the input, named from store and next period) and what it holds.
+    Raises UsageProblem (asking for `period`) when the period cannot be advanced."""
+    from opsbook.nextperiod import next_workbook as write
+
+    return write(path, out, period=period, force=force)
+
+
+def next_many(
+    paths: Iterable[Path],
+    *,
+    outdir: Path | None = None,
+    force: bool = False,
+    message_lang: str = "zh-CN",
+) -> list[NextResult]:
+    """`next_workbook` for files, folders and .eml attachments at once (beside each input or in
+    outdir, named after person, store and period); one broken input fails alone."""
+    from opsbook.nextperiod import next_many as write_all
+
+    return write_all(paths, outdir=outdir, force=force, message_lang=message_lang)
+
+
+def trend(
+    reports_or_paths: Iterable[Report | Path],
+    *,
+    team: bool = False,
+    lang: str | None = None,
+) -> Trend:
+    """One person's or store's workbooks over periods (team=True: the team's roll-up of each
+    period): `.points` in period order, `.rows` (each KPI per period and its changes);
+    `.write(Path("TREND.xlsx"))` (table and charts) or `.write(Path("TREND.docx"))`."""
+    from opsbook.trend import trend as build
+
+    return build(reports_or_paths, team=team, lang=lang)
