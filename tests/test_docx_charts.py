@@ -329,3 +329,26 @@ def test_libreoffice_prints_the_charts(
     for page in range(1, pdf_page_count(plain_pdf) + 1):
         png = pdf_to_png(plain_pdf, page, tmp_path / f"plain-{page}.png", dpi=50)
         assert _dark_pixels(png) < 1000, page  # antialiased text only
+
+
+def test_no_charts_in_batch_render_and_rollup(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for i, name in enumerate(("王磊", "李娜")):
+        values = sample_values("zh-CN")
+        values["author"] = name
+        (inbox / f"p{i}.xlsx").write_bytes(build_workbook(SPEC, "zh-CN", values))
+    runner = CliRunner()
+    for flags, outdir in (([], "with"), (["--no-charts"], "without")):
+        args = ["render", str(inbox), "--outdir", str(tmp_path / outdir), "--jobs", "1", *flags]
+        result = runner.invoke(main, args)
+        assert result.exit_code == 0, result.output
+        args = ["rollup", str(inbox), "-o", str(tmp_path / f"team-{outdir}.docx"), *flags]
+        result = runner.invoke(main, args)
+        assert result.exit_code == 0, result.output
+    for outdir, count in (("with", 2), ("without", 0)):
+        for summary in sorted((tmp_path / outdir).glob("*.docx")):
+            assert len(Package(summary.read_bytes()).charts()) == count, summary
+    team = Package((tmp_path / "team-with.docx").read_bytes()).charts()
+    assert len(team) == 2 + len(SPEC.rollup.charts)
+    assert not Package((tmp_path / "team-without.docx").read_bytes()).charts()
