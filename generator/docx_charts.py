@@ -332,12 +332,12 @@ def workbook_xlsx(block: ChartBlock) -> bytes:
             f"{shared}</sst>"
         ),
     }
+    # Stored, not deflated: the docx deflates the whole part anyway (and a zlib stream per
+    # member was most of the cost of a chart).
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
         for name, text in members.items():
-            info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, text.encode("utf-8"))
+            archive.writestr(zipfile.ZipInfo(name, date_time=ZIP_DATE), text.encode("utf-8"))
     return buffer.getvalue()
 
 
@@ -345,12 +345,24 @@ def workbook_xlsx(block: ChartBlock) -> bytes:
 # Parts and the inline drawing
 
 
-def add_chart_parts(document_part: Any, block: ChartBlock, fonts: Fonts) -> str:
-    """Add the chart part and its workbook to the package; the document's rId of the chart."""
+def taken_chart_numbers(document_part: Any) -> set[int]:
+    """N of every word/charts/chartN.xml or embedded Microsoft_Excel_WorksheetN.xlsx already
+    in the package (a reference document's)."""
+    prefixes = ("/word/charts/chart", "/word/embeddings/Microsoft_Excel_Worksheet")
+    return {
+        part.partname.idx
+        for part in document_part.package.iter_parts()
+        if part.partname.startswith(prefixes) and part.partname.idx is not None
+    }
+
+
+def add_chart_parts(document_part: Any, block: ChartBlock, fonts: Fonts, number: int) -> str:
+    """Add the chart part chartN.xml (N: a number no part has) and its workbook to the
+    package; the document's rId of the chart."""
     package = document_part.package
-    chart_name = package.next_partname("/word/charts/chart%d.xml")
+    chart_name = PackURI(f"/word/charts/chart{number}.xml")
     chart = Part(chart_name, CT.DML_CHART, chart_xml(block, fonts), package)
-    xlsx_name = PackURI(f"/word/embeddings/Microsoft_Excel_Worksheet{chart_name.idx}.xlsx")
+    xlsx_name = PackURI(f"/word/embeddings/Microsoft_Excel_Worksheet{number}.xlsx")
     workbook = Part(xlsx_name, CT.SML_SHEET, workbook_xlsx(block), package)
     r_id = chart.relate_to(workbook, RT.PACKAGE)
     if r_id != "rId1":  # chart_xml names rId1 in c:externalData

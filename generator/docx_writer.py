@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import itertools
 import re
 import zipfile
 from collections.abc import Iterator, Sequence
@@ -46,7 +47,7 @@ from docx.oxml.parser import parse_xml
 from docx.shared import Cm, Emu, Pt, RGBColor
 
 from generator.chartdata import ChartBlock
-from generator.docx_charts import Fonts, add_chart_parts, drawing_xml
+from generator.docx_charts import Fonts, add_chart_parts, drawing_xml, taken_chart_numbers
 from generator.narrative import (
     Block,
     Heading,
@@ -271,6 +272,7 @@ class _Builder:
         self.reference = reference is not None
         self.after_table = False
         self.charts = 0  # charts written so far
+        self.chart_numbers: Iterator[int] | None = None  # free N for word/charts/chartN.xml
         self.style_ids: dict[str, str | None] = {}
         self._tbl_style: str | None = None
         if reference is not None:
@@ -727,7 +729,10 @@ def chart_drawing(builder: _Builder, block: ChartBlock) -> str:
         size=builder.typo.small,
         title_size=builder.typo.table,
     )
-    r_id = add_chart_parts(builder.doc.part, block, fonts)
+    if builder.chart_numbers is None:
+        taken = taken_chart_numbers(builder.doc.part)
+        builder.chart_numbers = (n for n in itertools.count(1) if n not in taken)
+    r_id = add_chart_parts(builder.doc.part, block, fonts, next(builder.chart_numbers))
     cx = builder.text_width
     cy = int(Cm(block.height_cm))
     return drawing_xml(r_id, 1000 + builder.charts, t("charts.name", n=builder.charts), cx, cy)
