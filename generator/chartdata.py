@@ -24,6 +24,8 @@ FRAME_CM = 3.2
 BAR_CM = 0.42
 COLUMN_CHART_CM = 7.5
 MAX_HEIGHT_CM = 20.0
+# More people than this and a bar per person no longer fits a page legibly (0.42 cm a bar).
+MAX_PEOPLE_CHARTED = 40
 
 # Kinds whose values are fractions (percent) or plain numbers, and their Excel number formats.
 _PERCENT_KINDS = frozenset({"percent", "change", "growth", "rise", "above"})

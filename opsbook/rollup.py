@@ -868,11 +868,15 @@ class Rollup:
 
     def people_charts(self, summary: Sequence[Block]) -> list[Block]:
         """A bar chart per `[rollup] charts` id, a bar per person, numbered after the
-        summary's own charts."""
-        from generator.chartdata import ChartBlock, people_chart
-        from generator.narrative import Figures, typeset, usable_number, usable_text
+        summary's own charts. A team too large for a readable bar per person on a page gets a
+        line saying so instead (the per-person table has everyone)."""
+        from generator.chartdata import MAX_PEOPLE_CHARTED, ChartBlock, people_chart
+        from generator.narrative import Figures, Para, typeset, usable_number, usable_text
 
         t = catalog(self.lang)
+        if len(self.people) > MAX_PEOPLE_CHARTED and self.spec.rollup.charts:
+            line = t("charts.too_many_people", n=len(self.people), max=MAX_PEOPLE_CHARTED)
+            return [Para(typeset(line, self.lang), role="note")]
         figures = Figures(self.spec, self.report, self.lang)
         names = [typeset(usable_text(p.name) or "-", self.lang) for p in self.people]
         n = sum(isinstance(b, ChartBlock) for b in summary)

@@ -19,7 +19,7 @@ from pptx.chart.chart import Chart
 from pptx.enum.chart import XL_CHART_TYPE
 from pptx.oxml import parse_xml
 
-from generator.docx_writer import build_summary
+from generator.docx_writer import build_summary, summary_text
 from generator.xlsx_writer import build_workbook
 from opsbook.cli import main
 from opsbook.rollup import rollup
@@ -352,3 +352,13 @@ def test_no_charts_in_batch_render_and_rollup(tmp_path: Path) -> None:
     team = Package((tmp_path / "team-with.docx").read_bytes()).charts()
     assert len(team) == 2 + len(SPEC.rollup.charts)
     assert not Package((tmp_path / "team-without.docx").read_bytes()).charts()
+
+
+def test_a_team_too_large_for_a_bar_each_gets_a_line_instead() -> None:
+    reports = [sample_report("zh-CN", author=f"成员{i:02d}") for i in range(41)]
+    team: Any = rollup(reports)
+    package = Package(team.docx())
+    titles = [c.chart_title.text_frame.text for _, c, _ in package.charts()]
+    assert titles == ["核心比率：上期与本期", "GMV：去年同期、上期、本期与下期目标"]
+    text = summary_text(team.docx())
+    assert "\n团队共 41 人，超过 40 人，未绘制各成员图表；各成员数据见上表。\n" in text
