@@ -93,11 +93,13 @@ def render(
     missing: str = "omit",
     reference_docx: Path | None = None,
     force: bool = False,
+    charts: bool = True,
 ) -> tuple[Path, Report]:
     """Filled workbook -> Word summary; return its path and the Report it was written from.
 
     Default output: beside the workbook, same name, .docx. The language defaults to the
     workbook's own. The workbook (and the reference document) are only read, never written.
+    charts: the summary's native charts (False: none).
     """
     if missing not in MISSING_MODES:
         raise UsageProblem("render.bad_missing", value=missing)
@@ -123,6 +125,7 @@ def render(
         missing=mode,
         reference_docx=reference_docx,
         front_blocks=front,
+        charts=charts,
     )
     write_atomic(target, data, force=force, inputs=inputs)
     return target, report
@@ -223,6 +226,7 @@ def render_many(
     force: bool = False,
     reference_docx: Path | None = None,
     message_lang: str | None = None,
+    charts: bool = True,
 ) -> BatchRun:
     """Render every workbook named by paths (files; folders, searched for .xlsx/.xlsm; .eml
     files, whose workbook attachments are converted) in `jobs` processes (default: CPUs).
@@ -234,7 +238,8 @@ def render_many(
     from opsbook.batch import render_many as run
 
     return run(paths, outdir=outdir, jobs=jobs, lang=lang, missing=missing, force=force,
-               reference_docx=reference_docx, message_lang=message_lang)  # fmt: skip
+               reference_docx=reference_docx, message_lang=message_lang,
+               charts=charts)  # fmt: skip
 
 
 def summarize(results: Iterable[BatchResult]) -> BatchSummary:

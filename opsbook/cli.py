@@ -170,6 +170,7 @@ RENDER_LISTED = 5  # problems listed after a render; `opsbook check` lists them 
     type=click.Path(dir_okay=False, path_type=Path),
     help="A company .docx whose page setup and styles the summary uses.",
 )
+@click.option("--no-charts", is_flag=True, help="Leave the native charts out of the summary.")
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
 @handle_errors
 def render_cmd(
@@ -180,6 +181,7 @@ def render_cmd(
     lang: str | None,
     missing: str,
     reference_docx: Path | None,
+    no_charts: bool,
     force: bool,
 ) -> None:
     """Write the Word summary of filled workbooks (never modifies a workbook).
@@ -209,14 +211,20 @@ def render_cmd(
         if out is not None:
             raise UsageProblem("batch.out_with_many")
         click.get_current_context().exit(
-            _render_batch(paths, outdir, jobs, lang, missing, force, reference_docx)
+            _render_batch(paths, outdir, jobs, lang, missing, force, reference_docx, not no_charts)
         )
     filled = paths[0]
 
     # Errors speak --lang, else OPSBOOK_LANG (handle_errors: --lang may be None here); the
     # report of a finished render speaks the summary's language.
     path, report = render(
-        filled, out, lang=lang, missing=missing, reference_docx=reference_docx, force=force
+        filled,
+        out,
+        lang=lang,
+        missing=missing,
+        reference_docx=reference_docx,
+        force=force,
+        charts=not no_charts,
     )
     t = catalog(normalize_lang(lang or report.lang))
     click.echo(t("cli.wrote", path=path))
@@ -316,6 +324,7 @@ def _render_batch(
     missing: str,
     force: bool,
     reference_docx: Path | None = None,
+    charts: bool = True,
 ) -> int:
     """Render many inputs (files, folders, .eml files): a progress bar on stderr when it is a
     terminal, each failure as one line on stderr, then the end table on stdout. Returns the
@@ -339,7 +348,8 @@ def _render_batch(
             yield result
 
     with render_many(paths, outdir=outdir, jobs=jobs, lang=lang, missing=missing, force=force,
-                     reference_docx=reference_docx, message_lang=msg_lang) as run:  # fmt: skip
+                     reference_docx=reference_docx, message_lang=msg_lang,
+                     charts=charts) as run:  # fmt: skip
         if sys.stderr.isatty():
             with click.progressbar(
                 run, length=run.total, label=t("batch.progress"), file=sys.stderr
@@ -516,6 +526,7 @@ def trend_cmd(
     default=None,
     help="Language of the output (default: the workbooks' own).",
 )
+@click.option("--no-charts", is_flag=True, help="Leave the native charts out of TEAM.docx.")
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
 @handle_errors
 def rollup_cmd(
@@ -525,6 +536,7 @@ def rollup_cmd(
     team: str | None,
     jobs: int | None,
     lang: str | None,
+    no_charts: bool,
     force: bool,
 ) -> None:
     """Combine filled workbooks (files, folders, .eml files) into a team workbook or summary."""
@@ -532,7 +544,7 @@ def rollup_cmd(
 
     check_rollup_output(out, force=force, inputs=paths)  # before the work of reading
     result = rollup(list(paths), roster=roster, lang=lang, team=team, jobs=jobs)
-    path = result.write(out, force=force)
+    path = result.write(out, force=force, charts=not no_charts)
     t = catalog(result.lang)
     click.echo(t("cli.wrote", path=path))
     for line in result.summary_lines():

@@ -104,6 +104,7 @@ class RollupSpec:
 
     person: str | None = None
     kpis: tuple[str, ...] = ()
+    charts: tuple[str, ...] = ()  # the team summary's per-person charts, one per id
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,8 @@ class Chart:
     title: Text
     points: tuple[ChartPoint, ...] = ()
     metrics: tuple[str, ...] = ()  # "rates": the metrics to show, by their current id
+    # In the Word summary too: after this section's KPI table, or this subsection's text.
+    after: str | None = None
 
 
 @dataclass(frozen=True)
@@ -533,6 +536,7 @@ def from_dict(data: dict[str, Any]) -> Spec:
                 for p in c.get("points", ())
             ),
             metrics=tuple(c.get("metrics", ())),
+            after=c.get("after"),
         )
         for c in data.get("charts", [])
     )
@@ -570,6 +574,7 @@ def from_dict(data: dict[str, Any]) -> Spec:
         rollup=RollupSpec(
             person=data.get("rollup", {}).get("person"),
             kpis=_ids(data.get("rollup", {}).get("kpis", ()), "rollup kpis"),
+            charts=_ids(data.get("rollup", {}).get("charts", ()), "rollup charts"),
         ),
         checks=checks,
         targets=targets,
@@ -663,9 +668,12 @@ def _validate(spec: Spec) -> None:
         for id_ in m.ids:
             if not spec.has(id_):
                 raise SpecError(f"metric {m.label.en!r}: unknown id {id_!r}")
+    places = section_ids | {s.id for s in spec.subsections}
     for chart in spec.charts:
         if chart.kind not in ("rates", "points"):
             raise SpecError(f"chart {chart.title.en!r}: unknown kind {chart.kind!r}")
+        if chart.after is not None and chart.after not in places:
+            raise SpecError(f"chart {chart.title.en!r}: after {chart.after!r} is no section")
         for point in chart.points:
             if not spec.has(point.id):
                 raise SpecError(f"chart {chart.title.en!r}: unknown id {point.id!r}")
@@ -817,6 +825,9 @@ def _validate_rollup(spec: Spec) -> None:
     for id_ in spec.rollup.kpis:
         if not spec.has(id_) or isinstance(spec.item(id_), Table):
             raise SpecError(f"rollup kpis: unknown id {id_!r}")
+    for id_ in spec.rollup.charts:
+        if not spec.has(id_) or not _numeric(spec.item(id_)):
+            raise SpecError(f"rollup charts: {id_!r} is not a numeric field or KPI")
 
 
 def load_path(path: Path) -> Spec:
