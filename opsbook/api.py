@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from generator.narrative import MISSING_MODES, MissingMode
 from opsbook.files import check_output, safe_filename, write_atomic
 from opsbook.sample import sample_values
+from opsbook.screening import BlankWorkbook, figures_filled, refuse_lock_file
 from workbook import spec as spec_mod
 from workbook.errors import UsageProblem
 from workbook.i18n import catalog, normalize_lang
@@ -78,7 +79,9 @@ def demo(outdir: Path, *, lang: str = "zh-CN", force: bool = False) -> list[Path
     write_atomic(sample, build_workbook(spec, lang, sample_values(lang)), force=force)
     written.append(sample)
     # The summary goes through the real path: the reader, then the Word writer.
-    summary, _ = render(sample, outdir / f"sample-{lang}.docx", lang=lang, force=force)
+    summary, _ = render(
+        sample, outdir / f"sample-{lang}.docx", lang=lang, force=force, record_source=False
+    )
     written.append(summary)
     return written
 
@@ -91,18 +94,27 @@ def render(
     missing: str = "omit",
     reference_docx: Path | None = None,
     force: bool = False,
+    record_source: bool = True,
+    origin: Path | None = None,
+    refuse_blank: bool = False,
 ) -> tuple[Path, Report]:
     """Filled workbook -> Word summary; return its path and the Report it was written from.
 
     Default output: beside the workbook, same name, .docx. The language defaults to the
     workbook's own. The workbook (and the reference document) are only read, never written.
+    record_source: record what the summary was made from in its document properties
+    (opsbook.provenance; origin: the file the user has, for its modification time).
+    refuse_blank: raise BlankWorkbook, writing nothing, when no figure is filled in.
     """
     if missing not in MISSING_MODES:
         raise UsageProblem("render.bad_missing", value=missing)
+    refuse_lock_file(path)
     target = out if out is not None else path.with_suffix(".docx")
     inputs = (path,) if reference_docx is None else (path, reference_docx)
     spec = spec_mod.load()
     report = read_workbook(path, spec)
+    if refuse_blank and not figures_filled(spec, report.fields):
+        raise BlankWorkbook("team.blank_template", path=path)
     check_output(target, force=force, inputs=inputs)  # before the work of building
     require_suffix(target, ".docx")
     doc_lang = normalize_lang(lang or report.lang)
@@ -110,6 +122,10 @@ def render(
     from generator.docx_writer import build_summary  # python-docx: only render pays for it
 
     data = build_summary(spec, report, lang=doc_lang, missing=mode, reference_docx=reference_docx)
+    if record_source:
+        from opsbook import provenance
+
+        data = provenance.stamp(data, provenance.of_source(path, origin))
     write_atomic(target, data, force=force, inputs=inputs)
     return target, report
 

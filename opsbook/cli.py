@@ -310,6 +310,7 @@ def _render_batch(
     failures: list[BatchResult] = []
     incomplete: list[BatchResult] = []  # converted, but the workbook has data errors
     first: list[BatchResult] = []  # the first result, to speak of it when it is the only one
+    noted: list[BatchResult] = []  # open elsewhere, blank, or edited by hand: a warning line
 
     def tap(results: Iterable[BatchResult]) -> Iterator[BatchResult]:
         for result in results:
@@ -319,6 +320,8 @@ def _render_batch(
                 failures.append(result)
             elif result.errors:
                 incomplete.append(result)
+            if result.notice or result.status in ("blank", "kept"):
+                noted.append(result)
             yield result
 
     with render_many(paths, outdir=outdir, jobs=jobs, lang=lang, missing=missing, force=force,
@@ -334,7 +337,12 @@ def _render_batch(
         click.echo(t("cli.error_prefix") + (failure.error or failure.source), err=True)
     for result in sorted(incomplete, key=lambda r: r.index):
         click.echo(t("batch.has_errors", source=result.source, n=result.errors), err=True)
-    only = first[0] if summary.converted + summary.failed + summary.skipped == 1 else None
+    for result in sorted(noted, key=lambda r: r.index):
+        for line in (result.notice, result.error if result.status in ("blank", "kept") else None):
+            if line:
+                click.echo(t("rollup.warning_prefix") + line, err=True)
+    counted = summary.converted + summary.failed + summary.skipped + summary.blank + summary.kept
+    only = first[0] if counted == 1 else None
     if only is not None and only.output is not None:  # one .eml: where its summary is
         if only.ok:
             click.echo(t("cli.wrote", path=only.output))
