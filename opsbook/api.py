@@ -132,6 +132,7 @@ def render(
 
 def read(path: Path) -> Report:
     """Read a filled workbook: every field, KPI and table, plus what was found on the way."""
+    refuse_lock_file(path)
     return read_workbook(path)
 
 
@@ -253,10 +254,12 @@ def rollup(
     lang: str | None = None,
     team: str | None = None,
     jobs: int | None = None,
+    period: str | None = None,
 ) -> Rollup:
     """Combine filled workbooks of one template into a team report (see opsbook.rollup.rollup):
     `.report` (combined inputs, KPIs recomputed), `.people`, `.missing` (with a roster CSV),
-    `.messages()`; `.write(Path("TEAM.xlsx"))` or `.write(Path("TEAM.docx"))`."""
+    `.messages()`; `.write(Path("TEAM.xlsx"))` or `.write(Path("TEAM.docx"))`. period: the
+    team's period (default: the one most workbooks name); other periods are left out."""
     from opsbook.rollup import rollup as combine
 
-    return combine(reports_or_paths, roster=roster, lang=lang, team=team, jobs=jobs)
+    return combine(reports_or_paths, roster=roster, lang=lang, team=team, jobs=jobs, period=period)

@@ -203,6 +203,7 @@ def render_cmd(
     )
     t = catalog(normalize_lang(lang or report.lang))
     click.echo(t("cli.wrote", path=path))
+    _warn_if_open(filled, t.lang)
     problems = report.errors + report.warnings
     if not problems:
         click.echo(t("render.clean"), err=True)
@@ -238,6 +239,7 @@ def check_cmd(filled: Path, lang: str | None) -> None:
     # the workbook's own language.
     report = check(filled)
     t = catalog(normalize_lang(lang or report.lang))
+    _warn_if_open(filled, t.lang)
     for issue in report.issues:
         severity = t(f"issues.check.{issue.severity}")
         click.echo(
@@ -289,6 +291,17 @@ def export_cmd(filled: Path, fmt: str, out: Path | None, force: bool) -> None:
     encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
     write_atomic(out, text.encode(encoding), force=force, inputs=(filled,))
     click.echo(catalog(report.lang)("cli.wrote", path=out))
+
+
+def _warn_if_open(path: Path, lang: str) -> None:
+    """A lock file beside the workbook: it is open somewhere, maybe with unsaved edits."""
+    from opsbook.screening import locked_by
+
+    lock = locked_by(path)
+    if lock is not None:
+        t = catalog(lang)
+        line = t("team.open_elsewhere", path=path, lock=lock.name)
+        click.echo(t("rollup.warning_prefix") + line, err=True)
 
 
 def _render_batch(
@@ -372,6 +385,11 @@ def _render_batch(
 )
 @click.option("--team", help="Team name written as the store (default: the store all share).")
 @click.option(
+    "--period",
+    help="The team's period, e.g. 2026年Q3 (default: the one most workbooks name); "
+    "workbooks of other periods are left out.",
+)
+@click.option(
     "--jobs",
     type=click.IntRange(min=1),
     default=None,
@@ -390,6 +408,7 @@ def rollup_cmd(
     out: Path,
     roster: Path | None,
     team: str | None,
+    period: str | None,
     jobs: int | None,
     lang: str | None,
     force: bool,
@@ -398,7 +417,7 @@ def rollup_cmd(
     from opsbook.rollup import check_rollup_output, rollup
 
     check_rollup_output(out, force=force, inputs=paths)  # before the work of reading
-    result = rollup(list(paths), roster=roster, lang=lang, team=team, jobs=jobs)
+    result = rollup(list(paths), roster=roster, lang=lang, team=team, jobs=jobs, period=period)
     path = result.write(out, force=force)
     t = catalog(result.lang)
     click.echo(t("cli.wrote", path=path))

@@ -4,12 +4,14 @@ that cannot be right, and workbooks open in another program (docs/rollup.md)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from workbook.calc import NUMERIC_TYPES
-from workbook.errors import OpsbookError, UnreadableFile
+from workbook.errors import OpsbookError, UnreadableFile, UsageProblem
+from workbook.period import Period, parse_period
 from workbook.report import FieldValue
 from workbook.spec import Spec
 
@@ -89,3 +91,26 @@ def refuse_lock_file(path: Path) -> None:
     """A lock file named as an input gets its own message, not "not a workbook"."""
     if is_lock_name(path.name):
         raise UnreadableFile("team.lock_file", path=path, workbook=workbook_of_lock(path).name)
+
+
+# ----------------------------------------------------------------------------------------------
+# The team's period
+
+
+def team_period(periods: Sequence[Period | None], given: str | None) -> Period | None:
+    """The period a roll-up is for: `given` (--period), else the one most workbooks share; None
+    when no workbook names a period opsbook recognises. A tie is an error asking for --period."""
+    if given is not None:
+        chosen = parse_period(given)
+        if chosen is None:
+            raise UsageProblem("team.bad_period", value=given)
+        return chosen
+    counts = Counter(p for p in periods if p is not None)
+    if not counts:
+        return None
+    ranked = counts.most_common()
+    if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
+        best = ranked[0][1]
+        tied = sorted(p for p, n in ranked if n == best)
+        raise UsageProblem("team.period_tie", periods=", ".join(p.key for p in tied), n=best)
+    return ranked[0][0]

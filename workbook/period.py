@@ -237,3 +237,10 @@ def parse_period(text: object, *, default_year: int | None = None) -> Period | N
             if match:
                 return _build(kind, match.groupdict(), default_year)
     return None
+
+
+def local_date(when: dt.date, lang: str) -> str:
+    """A date as the locale writes it: 2026年8月31日 / 31 August 2026."""
+    t = catalog(lang)
+    month = t.list("numfmt.months")[when.month - 1]
+    return t("numfmt.date", year=when.year, month=month, day=when.day)

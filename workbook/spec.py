@@ -97,10 +97,12 @@ class Field:
 
 @dataclass(frozen=True)
 class RollupSpec:
-    """Spec-level roll-up settings: the field naming the person, and the per-person KPIs."""
+    """Spec-level roll-up settings: the field naming the person, the per-person KPIs, and the
+    field naming the period (workbooks of another period are left out of a roll-up)."""
 
     person: str | None = None
     kpis: tuple[str, ...] = ()
+    period: str | None = None
 
 
 @dataclass(frozen=True)
@@ -534,6 +536,7 @@ def from_dict(data: dict[str, Any]) -> Spec:
         rollup=RollupSpec(
             person=data.get("rollup", {}).get("person"),
             kpis=_ids(data.get("rollup", {}).get("kpis", ()), "rollup kpis"),
+            period=data.get("rollup", {}).get("period"),
         ),
         checks=checks,
         _by_id=by_id,
@@ -655,6 +658,13 @@ def _validate_rollup(spec: Spec) -> None:
     for id_ in spec.rollup.kpis:
         if not spec.has(id_) or isinstance(spec.item(id_), Table):
             raise SpecError(f"rollup kpis: unknown id {id_!r}")
+    period = spec.rollup.period
+    if period is not None and (
+        not spec.has(period)
+        or not isinstance(item := spec.item(period), Field)
+        or item.type != "text"
+    ):
+        raise SpecError(f"rollup period: unknown text field {period!r}")
 
 
 def load_path(path: Path) -> Spec:
