@@ -189,20 +189,22 @@ def state(target: Path, source: Path) -> State:
     """What to do with an existing summary, as far as its record tells:
 
     missing: no summary there; unknown: no record (not written by this opsbook, or damaged);
-    edited: saved by another program since opsbook wrote it (keep it); current: written from
-    the workbook as it is now; changed: written by opsbook from an earlier version of the
-    workbook, untouched since (rewrite it).
+    current: made from the workbook as it is now (edited since or not: nothing to do);
+    changed: made by opsbook from an earlier version of the workbook and untouched since
+    (write it again); edited: made from an earlier version, and saved by another program since
+    (edited by hand: keep it).
     """
     if not target.is_file():
         return "missing"
     record, body = read(target)
     if record is None or body is None:
         return "unknown"
-    if not record.body_sha256 or record.body_sha256 != body:
-        return "edited"
     try:
         size = source.stat().st_size
         same = size == record.source_size and file_sha256(source) == record.source_sha256
     except OSError:
-        return "changed"  # the renderer reports what is wrong with the workbook
-    return "current" if same else "changed"
+        same = False  # the renderer reports what is wrong with the workbook
+    if same:
+        return "current"
+    untouched = bool(record.body_sha256) and record.body_sha256 == body
+    return "changed" if untouched else "edited"

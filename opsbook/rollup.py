@@ -753,6 +753,7 @@ class Rollup:
     partial: dict[str, int] = field(default_factory=dict)  # sums covering fewer than everyone
     period: Period | None = None  # the team's period
     blank: list[RosterEntry] = field(default_factory=list)  # on the roster, sent a blank workbook
+    other_period: list[RosterEntry] = field(default_factory=list)  # sent another period's
 
     @property
     def exit_code(self) -> int:
@@ -824,7 +825,7 @@ class Rollup:
             return []
         t = catalog(self.lang)
         lines = []
-        if not self.missing and not self.blank:
+        if not self.missing and not self.blank and not self.other_period:
             lines.append(t("rollup.all_submitted", n=len(self.roster)))
         if self.missing:
             lines.append(t("rollup.missing_title", n=len(self.missing)))
@@ -832,6 +833,11 @@ class Rollup:
         if self.blank:
             lines.append(t("team.blank_title", n=len(self.blank)))
             lines.extend(f"  {e.shown}" for e in self.blank)
+        if self.other_period:
+            assert self.period is not None
+            period = self.period.label(self.lang)
+            lines.append(t("team.other_title", n=len(self.other_period), period=period))
+            lines.extend(f"  {e.shown}" for e in self.other_period)
         return lines
 
     # -- the per-person table ---------------------------------------------------------------
@@ -962,7 +968,12 @@ class Rollup:
             if self.blank:
                 names = sep.join(usable_text(e.shown) or "-" for e in self.blank)
                 blocks.append(Para(ts(t("team.blank_line", n=len(self.blank), names=names))))
-            if not self.missing and not self.blank:
+            if self.other_period and self.period is not None:
+                names = sep.join(usable_text(e.shown) or "-" for e in self.other_period)
+                line = t("team.other_line", n=len(self.other_period), names=names,
+                         period=self.period.label(self.lang))  # fmt: skip
+                blocks.append(Para(ts(line)))
+            if not self.missing and not self.blank and not self.other_period:
                 blocks.append(Para(ts(t("rollup.all_submitted", n=len(self.roster)))))
         messages = self.messages(document=True)
         if messages:
@@ -1084,6 +1095,7 @@ def rollup(
     people, superseded = keep_latest(people)
     # One period: --period, else the one most workbooks name; the others are left out.
     chosen = team_period([p.period for p in people], period)
+    other: list[Person] = []
     if chosen is not None:
         other = [p for p in people if p.period is not None and p.period != chosen]
         for p in other:
@@ -1124,9 +1136,10 @@ def rollup(
                       ("part", part.label), ("part_cell", i.part_cell or "?"),
                       ("whole", whole.label), ("whole_cell", i.whole_cell or "?"))  # fmt: skip
             errors.append(Note("impossible", params, group="team.error"))
-        if p.errors:
+        others = p.errors - len(p.impossible)  # errors besides those just reported
+        if others > 0:
             notes.append(Note("person_errors", (("name", p.name), ("source", FileRef(p.source)),
-                                                ("n", p.errors))))  # fmt: skip
+                                                ("n", others))))  # fmt: skip
         if p.lock:
             notes.append(Note("open_elsewhere", (("source", FileRef(p.source)),
                                                  ("lock", p.lock)), group="team.note"))  # fmt: skip
@@ -1151,10 +1164,12 @@ def rollup(
     if entries is not None:
         result.roster = list(entries)
         result.missing, result.unlisted = match_roster(entries, people)
-        sent_blank, _ = match_roster(result.missing, blank)
-        blank_ids = {id(e) for e in result.missing} - {id(e) for e in sent_blank}
-        result.blank = [e for e in result.missing if id(e) in blank_ids]
-        result.missing = [e for e in result.missing if id(e) not in blank_ids]
+        # Not "not submitted": who sent only a blank workbook, or one of another period.
+        for kind, sent in (("blank", blank), ("other_period", other)):
+            unmatched, _ = match_roster(result.missing, sent)
+            ids = {id(e) for e in result.missing} - {id(e) for e in unmatched}
+            setattr(result, kind, [e for e in result.missing if id(e) in ids])
+            result.missing = [e for e in result.missing if id(e) not in ids]
     return result
 
 

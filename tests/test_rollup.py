@@ -162,8 +162,7 @@ def test_a_total_with_a_blank_part_sums_what_was_reported_and_says_whom_it_cover
     assert result.report.kpis["gmv_yoy"] == pytest.approx(30000 / 9000 - 1)
     assert result.summary_lines()[:2] == [
         "Combined 2 workbooks",
-        "These team totals cover 1 of 2 people (the others left them blank): GMV, same period "
-        "last year",
+        "These team totals cover 1 of 2 people: GMV, same period last year",
     ]
     flagged = result.summary_lines()[2]
     assert flagged.startswith("KPIs computed from those partial totals (indicative only): ")
@@ -344,7 +343,7 @@ def test_roster_lists_who_has_not_submitted_matching_names_and_email_senders(
     assert [p.name for p in result.unlisted] == ["Guest"]
     assert result.summary_lines() == [
         "已汇总 3 份工作簿",
-        "以下团队合计只含 3 人中的 1 人(其余人未填):去年同期GMV",
+        "以下团队合计只含 3 人中的 1 人:去年同期GMV",
         "据上述不完整合计计算的指标(仅供参考):GMV同比增长",
         "未提交(2人):",
         "  陈思 <chen@example.cn>",
@@ -415,8 +414,7 @@ def test_cli_rollup_writes_the_team_workbook_and_lists_the_missing(
     assert lines[:3] == [
         "Wrote TEAM.xlsx",
         "Combined 2 workbooks",
-        "These team totals cover 1 of 2 people (the others left them blank): GMV, same period "
-        "last year",
+        "These team totals cover 1 of 2 people: GMV, same period last year",
     ]
     assert lines[3].startswith("KPIs computed from those partial totals")
     assert lines[4:] == ["Not submitted (1):", "  Dana"]
