@@ -236,7 +236,10 @@ class Figures:
             return None
         shown = self.fmt.value(number, kind, table=table)
         if table and kind in ("count", "number") and TABLE_UNITS[self.lang]:
-            shown = self.fmt.with_unit(shown, self.unit(id_))
+            unit = self.unit(id_)
+            # Once: a label that names its unit ("耗时（小时）") gets the bare number.
+            if not (unit and unit in self.spec.item(id_).label(self.lang)):
+                shown = self.fmt.with_unit(shown, unit)
         return shown
 
     def marker(self, id_: str) -> str:

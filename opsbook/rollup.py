@@ -40,6 +40,7 @@ from opsbook.batch import (
 )
 from opsbook.files import check_output, write_atomic
 from opsbook.screening import Impossible, figures_filled, impossible_figures, team_period
+from opsbook.teamtext import merged_items, same_precision
 from workbook import spec as spec_mod
 from workbook.calc import NUMERIC_TYPES, compute_kpis
 from workbook.errors import ExitCode, OpsbookError, UnreadableFile, UnsafeFile, UsageProblem
@@ -532,11 +533,9 @@ class _Combiner:
         return self.fit(f, parts, "\n")
 
     def unique(self, f: Field, present: Sequence[Person]) -> str:
-        """The distinct values, in the order first given."""
-        seen: dict[object, str] = {}
-        for p in present:
-            seen.setdefault(_key(p.values[f.id]), " ".join(str(p.values[f.id]).split()))
-        return self.fit(f, list(seen.values()), catalog(self.lang)("rollup.list_sep"))
+        """The distinct items of everyone's lists, in the order first given."""
+        items = merged_items(str(p.values[f.id]) for p in present)
+        return self.fit(f, items, catalog(self.lang)("rollup.list_sep"))
 
     def fit(self, f: Field, parts: list[str], sep: str) -> str:
         """Join whole parts within the field's length limit; say how many were left out."""
@@ -946,6 +945,9 @@ class Rollup:
             figures = Figures(self.spec, person, self.lang)
             shown = [figures.text(id_, table=True) or t("numfmt.not_applicable") for id_ in ids]
             rows.append((ts(usable_text(p.name) or "-"), *shown))
+        # One precision per column: 6.0万元 under 4.5万元, not 6万元.
+        columns = [same_precision(list(col)) for col in zip(*rows, strict=True)] if rows else []
+        rows = [tuple(row) for row in zip(*columns, strict=True)]
         share = 0.84 / max(len(ids), 1)
         blocks.append(
             TableBlock(
