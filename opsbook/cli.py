@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from opsbook.clickwords import command_lang, help_text, message
 from workbook.errors import OpsbookError, UsageProblem
 from workbook.i18n import catalog, normalize_lang
 
@@ -43,8 +44,103 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="opsbook")
+class LocalizedCommand(click.Command):
+    """A command whose help and usage speak the command line's language (opsbook.clickwords)."""
+
+    def get_help(self, ctx: click.Context) -> str:
+        return help_text(super().get_help(ctx), _STATE["lang"])
+
+    def get_usage(self, ctx: click.Context) -> str:
+        return help_text(super().get_usage(ctx), _STATE["lang"])
+
+
+class LocalizedGroup(click.Group):
+    """The opsbook group: decides the language before click parses anything, gives every
+    command its help in that language, and says click's own errors in it (exit 2 as click)."""
+
+    command_class = LocalizedCommand
+
+    def get_help(self, ctx: click.Context) -> str:
+        return help_text(super().get_help(ctx), _STATE["lang"])
+
+    def get_usage(self, ctx: click.Context) -> str:
+        return help_text(super().get_usage(ctx), _STATE["lang"])
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        lang = _STATE["lang"] = command_lang(argv)
+        _localize(self, lang)
+        t = catalog(lang)
+        try:
+            rv = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            if not standalone_mode:
+                raise
+            if exc.ctx is not None:
+                hint = ""
+                if exc.ctx.command.get_help_option(exc.ctx) is not None:
+                    option = exc.ctx.help_option_names[0]
+                    hint = t("clihelp.try_help", command=exc.ctx.command_path, option=option)
+                click.echo(f"{exc.ctx.get_usage()}\n{hint}\n", err=True)
+            click.echo(t("cli.error_prefix") + message(exc.format_message(), lang), err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            if not standalone_mode:
+                raise
+            click.echo(t("cli.error_prefix") + message(exc.format_message(), lang), err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            if not standalone_mode:
+                raise
+            click.echo(t("clihelp.aborted"), err=True)
+            sys.exit(1)
+        if standalone_mode:
+            sys.exit(rv if isinstance(rv, int) else 0)
+        return rv
+
+
+_STATE = {"lang": "zh-CN"}
+
+
+def _localize(group: click.Group, lang: str) -> None:
+    """Every command's help, short help, option help and metavar from the catalogue."""
+    t = catalog(lang)
+    entries = t.entries
+    commands: list[tuple[str, click.Command]] = [("opsbook", group), *group.commands.items()]
+    for name, command in commands:
+        prefix = f"clihelp.{name}"
+        if f"{prefix}.doc" in entries:
+            command.help = t(f"{prefix}.doc")
+        if f"{prefix}.short" in entries:
+            command.short_help = t(f"{prefix}.short")
+        for param in command.params:
+            if not isinstance(param, click.Option):
+                continue
+            key = f"{prefix}.{param.name}"
+            if param.name == "version":
+                param.help = t("clihelp.version")
+            elif key in entries:
+                param.help = t(key)
+            if param.is_flag or isinstance(param.type, click.Choice):
+                continue
+            if isinstance(param.type, click.Path):
+                folder = not param.type.file_okay
+                param.metavar = t("clihelp.metavar_dir" if folder else "clihelp.metavar_file")
+            elif isinstance(param.type, click.IntRange):
+                param.metavar = t("clihelp.metavar_n")
+            else:
+                param.metavar = t("clihelp.metavar_text")
+
+
+@click.group(cls=LocalizedGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="opsbook", message="%(prog)s %(version)s")
 @click.option("--debug", is_flag=True, help="Show a traceback on errors.")
 def main(debug: bool) -> None:
     """opsbook: 电商运营工作总结 Excel 填报表与 Word 总结 / e-commerce work summaries.
