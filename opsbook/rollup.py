@@ -40,6 +40,7 @@ from opsbook.batch import (
 )
 from opsbook.files import check_output, write_atomic
 from opsbook.screening import Impossible, figures_filled, impossible_figures, team_period
+from opsbook.teamtext import item_key as _item_key
 from opsbook.teamtext import merged_items, same_precision
 from workbook import spec as spec_mod
 from workbook.calc import NUMERIC_TYPES, compute_kpis
@@ -527,9 +528,16 @@ class _Combiner:
         return catalog(self.lang)("rollup.team_label", n=len(self.people))
 
     def join(self, f: Field, present: Sequence[Person]) -> str:
-        """Each person's text, with their name, one paragraph each."""
+        """Each person's text, with their name, one paragraph each; a text several people
+        kept the same (the template's own paragraph) once, with all their names."""
         t = catalog(self.lang)
-        parts = [t("rollup.joined", name=p.name, text=str(p.values[f.id]).strip()) for p in present]
+        groups: dict[str, tuple[list[str], str]] = {}
+        for p in present:
+            text = str(p.values[f.id]).strip()
+            groups.setdefault(_item_key(text), ([], text))[0].append(p.name)
+        sep = t("rollup.list_sep")
+        parts = [t("rollup.joined", name=sep.join(names), text=text)
+                 for names, text in groups.values()]  # fmt: skip
         return self.fit(f, parts, "\n")
 
     def unique(self, f: Field, present: Sequence[Person]) -> str:

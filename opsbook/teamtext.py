@@ -38,7 +38,8 @@ def same_precision(cells: Sequence[str]) -> list[str]:
     return out
 
 
-def _item_key(item: str) -> str:
+def item_key(item: str) -> str:
+    """Equality of two texts, ignoring spacing, case and full-width forms."""
     return "".join(unicodedata.normalize("NFKC", item).casefold().split())
 
 
@@ -50,5 +51,5 @@ def merged_items(values: Iterable[str]) -> list[str]:
         for item in _ITEM_SEPARATORS.split(value):
             item = " ".join(item.split())
             if item:
-                seen.setdefault(_item_key(item), item)
+                seen.setdefault(item_key(item), item)
     return list(seen.values())

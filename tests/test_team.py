@@ -431,3 +431,14 @@ def test_an_output_another_program_holds_is_named_as_such(
 def test_nothing_to_combine_is_still_an_error(tmp_path: Path) -> None:
     with pytest.raises(OpsbookError):
         rollup([], jobs=1)
+
+
+def test_a_paragraph_several_people_kept_is_stated_once_with_their_names(tmp_path: Path) -> None:
+    template = "本周期整体完成既定目标。"
+    write(tmp_path / "a.xlsx", values("Alice", conclusion=template), "zh-CN")
+    write(tmp_path / "b.xlsx", values("Bob", conclusion=template), "zh-CN")
+    write(tmp_path / "c.xlsx", values("Carol", conclusion="新品孵化超预期。"), "zh-CN")
+    team = rollup([tmp_path], lang="zh-CN", jobs=1)
+    assert team.report.fields["conclusion"] == (
+        "Alice、Bob:本周期整体完成既定目标。\nCarol:新品孵化超预期。"
+    )
