@@ -597,20 +597,28 @@ def merge_rows(
     table: Table, people: Sequence[Person], lang: str, notes: list[Note]
 ) -> list[TableRow]:
     """Everyone's rows of a list (the problems found, the action plan), in people's order, the
-    first column prefixed with the person's name as `join` does; at most MAX_TEAM_ROWS, with a
-    note saying how many more each person's own summary has."""
+    first column prefixed with the person's name as `join` does (a row several people wrote the
+    same: once, with all their names); at most MAX_TEAM_ROWS, with a note saying how many more
+    each person's own summary has."""
     t = catalog(lang)
     first = table.columns[0].id
-    rows: list[TableRow] = []
+    # A row several people wrote the same (the template's example kept) is listed once, with
+    # all their names.
+    groups: dict[tuple[object, ...], tuple[list[str], TableRow]] = {}
     for p in people:
         for row in p.tables.get(table.id, []):
-            merged = dict(row)
-            text = merged.get(first)
-            if isinstance(text, str) and text.strip():
-                merged[first] = t("rollup.joined", name=p.name, text=text.strip())
-            else:
-                merged[first] = p.name
-            rows.append(merged)
+            key = tuple(_key(row.get(c.id)) for c in table.columns)
+            groups.setdefault(key, ([], row))[0].append(p.name)
+    rows: list[TableRow] = []
+    for names, row in groups.values():
+        merged = dict(row)
+        text = merged.get(first)
+        name = t("rollup.list_sep").join(names)
+        if isinstance(text, str) and text.strip():
+            merged[first] = t("rollup.joined", name=name, text=text.strip())
+        else:
+            merged[first] = name
+        rows.append(merged)
     if len(rows) > MAX_TEAM_ROWS:
         params = (("table", table.label), ("kept", MAX_TEAM_ROWS),
                   ("n", len(rows) - MAX_TEAM_ROWS), ("total", len(rows)))  # fmt: skip

@@ -670,12 +670,13 @@ def test_lists_are_merged_with_each_persons_name_and_read_back(tmp_path: Path) -
     problems = sample_values("en")["problems"]  # three rows
     actions = [{"action": "Move live streams to 8 pm", "owner": "Bob"}, {"owner": "Bob"}]
     write_person(tmp_path / "a.xlsx", {**ALICE, "problems": problems})
-    write_person(tmp_path / "b.xlsx", {**BOB, "problems": problems[:1], "actions": actions})
+    bobs = [{**problems[0], "symptom": "Up 20% since June"}]  # the same problem, his own words
+    write_person(tmp_path / "b.xlsx", {**BOB, "problems": bobs, "actions": actions})
     result = rollup([tmp_path], lang="en", jobs=1)
     merged = result.report.tables["problems"]
-    assert len(merged) == 4 and [r["cause"] for r in merged] == [
-        *(r["cause"] for r in problems),
-        problems[0]["cause"],
+    assert len(merged) == 4 and [r["symptom"] for r in merged] == [
+        *(r["symptom"] for r in problems),
+        "Up 20% since June",
     ]
     assert merged[0]["problem"] == f"Alice: {problems[0]['problem']}"
     assert merged[3]["problem"] == f"Bob: {problems[0]['problem']}"
@@ -739,7 +740,8 @@ def test_a_nameless_workbook_never_joins_named_ones_from_the_same_sender(tmp_pat
 def test_a_grown_list_reads_back_whole_by_its_labels_too(tmp_path: Path) -> None:
     problems = sample_values("en")["problems"]
     for name in ("a", "b", "c"):
-        write_person(tmp_path / f"{name}.xlsx", {**ALICE, "author": name, "problems": problems})
+        own = [{**row, "cause": f"{row['cause']} ({name})"} for row in problems]
+        write_person(tmp_path / f"{name}.xlsx", {**ALICE, "author": name, "problems": own})
     (tmp_path / "out").mkdir()
     team = rollup([tmp_path], lang="en", jobs=1).write(tmp_path / "out" / "team.xlsx")
     wb = openpyxl.load_workbook(team)

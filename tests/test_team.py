@@ -442,3 +442,15 @@ def test_a_paragraph_several_people_kept_is_stated_once_with_their_names(tmp_pat
     assert team.report.fields["conclusion"] == (
         "Alice、Bob:本周期整体完成既定目标。\nCarol:新品孵化超预期。"
     )
+
+
+def test_a_list_row_several_people_wrote_the_same_is_listed_once(tmp_path: Path) -> None:
+    row = {"problem": "付费流量成本上升", "symptom": "单客成本上升约14%", "cause": "竞价加剧"}
+    own = {"problem": "内容产出不足", "symptom": "周更2条", "cause": "缺少专职岗位"}
+    write(tmp_path / "a.xlsx", values("Alice", problems=[row]), "zh-CN")
+    write(tmp_path / "b.xlsx", values("Bob", problems=[row, own]), "zh-CN")
+    team = rollup([tmp_path], lang="zh-CN", jobs=1)
+    assert [r["problem"] for r in team.report.tables["problems"]] == [
+        "Alice、Bob:付费流量成本上升",
+        "Bob:内容产出不足",
+    ]
