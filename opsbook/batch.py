@@ -196,9 +196,11 @@ def _fold(text: str) -> str:
 
 def discover(paths: Iterable[Path], workdir: Path) -> list[Found]:
     """Every workbook named by paths, in order, and every input that gave none."""
+    paths = list(paths)
     found: list[Found] = []
     seen: set[str] = set()
     taken: set[str] = set()
+    named = {os.path.normcase(os.path.realpath(p)) for p in paths}
 
     def first_time(path: Path) -> bool:
         key = os.path.normcase(os.path.realpath(path))
@@ -214,7 +216,10 @@ def discover(paths: Iterable[Path], workdir: Path) -> list[Found]:
                 found.append(InputProblem(path, UnreadableFile("batch.no_workbooks", path=path)))
             found.extend(Source(p, p, lock=locked_by(p)) for p in books if first_time(p))
         elif _is_lock_file(path.name):
-            # Named on purpose: say what it is, rather than "not a workbook" or nothing.
+            # Beside its workbook, also named (a shell glob picks both up): the workbook's own
+            # warning says it is open. Named alone: say what it is, not "not a workbook".
+            if os.path.normcase(os.path.realpath(workbook_of_lock(path))) in named:
+                continue
             lock_error = UnreadableFile(
                 "team.lock_file", path=path, workbook=workbook_of_lock(path).name
             )

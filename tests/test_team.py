@@ -321,9 +321,18 @@ def test_a_lock_file_named_on_the_command_line_says_what_it_is(
     for argv in (["render", lock], ["check", lock]):
         result = runner.invoke(main, argv)
         assert (result.exit_code, result.stderr) == (3, expected), argv
-    batch = runner.invoke(main, ["render", lock, "a.xlsx", "--outdir", "out"])
+    write(tmp_path / "b.xlsx", values("Bob"))
+    batch = runner.invoke(main, ["render", lock, "b.xlsx", "--outdir", "out"])
     assert batch.exit_code == 1
     assert expected in batch.stderr
+    # As a shell glob gives it, beside its workbook: the workbook's warning says it all.
+    write(tmp_path / "a.xlsx", values("Alice"))
+    glob = runner.invoke(main, ["render", lock, "a.xlsx", "--outdir", "out2", "--lang", "en"])
+    assert glob.exit_code == 0
+    assert glob.stderr == (
+        f"Note: a.xlsx: open in another program (lock file {lock} beside it): edits not saved "
+        "yet are not included\n"
+    )
 
 
 # -- 8. the team document ----------------------------------------------------------------------
