@@ -257,6 +257,14 @@ def test_a_quarter_of_a_team(
     assert team.kpis["gmv_growth"] == pytest.approx(155000 / 115000 - 1)
     assert team.kpis["repurchase_rate"] == pytest.approx(160 / 660)
 
+    # The team workbook's per-person sheet says the same (read with openpyxl).
+    sheet = openpyxl.load_workbook(tmp_path / "team.xlsx")["成员明细"]
+    texts = [str(c.value).strip() for row in sheet.iter_rows() for c in row if c.value]
+    assert "以下团队合计只含 4 人中的 3 人:在售SKU总数、滞销SKU数、周期GMV(上期)" in texts
+    assert "据上述不完整合计计算的指标(仅供参考):滞销率、GMV环比增长" in texts
+    combined = ["林晓雨", "王磊", "赵敏", "刘洋"]
+    assert [name for name in texts if name in combined] == combined
+
     # -- team.docx: the same figures, names and dates instead of paths --------------------
     team_docx = CliRunner().invoke(main, [*rollup, "-o", "team.docx"])
     assert team_docx.exit_code == 1
