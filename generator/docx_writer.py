@@ -172,6 +172,10 @@ def _paragraph_xml(
         out.append('<w:ind w:firstLineChars="0" w:firstLine="0"/>')
     if center:
         out.append('<w:jc w:val="center"/>')
+    elif any(text and ("\n" in text or "\r" in text) for text, _ in runs):
+        # Word and LibreOffice stretch a justified line that ends in a line break across the
+        # whole width ("未 提 交"): such a paragraph is set flush left.
+        out.append('<w:jc w:val="left"/>')
     out.append("</w:pPr>")
     for text, bold in runs:
         if not text and not empty_run:

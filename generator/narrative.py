@@ -216,7 +216,7 @@ class Figures:
             return None
         return usable_number(self.report.value(id_))
 
-    def text(self, id_: str, *, table: bool = False) -> str | None:
+    def text(self, id_: str, *, table: bool = False, with_unit: bool = True) -> str | None:
         """The id's value in its own format, or None when it is missing.
 
         Narrative figures carry no unit (the sentence says 人, 条/周 ...); table cells add the
@@ -237,7 +237,7 @@ class Figures:
         if number is None:
             return None
         shown = self.fmt.value(number, kind, table=table)
-        if table and kind in ("count", "number") and TABLE_UNITS[self.lang]:
+        if table and with_unit and kind in ("count", "number") and TABLE_UNITS[self.lang]:
             shown = self.fmt.with_unit(shown, self.unit(id_))
         return shown
 
@@ -587,12 +587,16 @@ class _Outline:
         ids = [metric.prev, metric.current, metric.change]
         if with_target:
             ids.append(metric.target)
-        cells = [self.ts(metric.label(self.lang))]
+        label = metric.label(self.lang)
+        cells = [self.ts(label)]
+        # A row whose label names the unit ("耗时（小时）") shows bare numbers: the unit once.
+        unit = self.fig.unit(metric.current)
+        with_unit = not (unit and unit in label)
         for id_ in ids:
             if id_ is None:
                 cells.append(self.t("numfmt.not_applicable"))
                 continue
-            shown = self.fig.text(id_, table=True)
+            shown = self.fig.text(id_, table=True, with_unit=with_unit)
             if shown is None:
                 key = "numfmt.cell_missing" if self.missing == "mark" else "numfmt.not_applicable"
                 shown = self.t(key)

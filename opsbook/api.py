@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from generator.narrative import MISSING_MODES, MissingMode
 from opsbook.files import check_output, safe_filename, write_atomic
 from opsbook.sample import sample_values
+from opsbook.screening import BlankWorkbook, figures_filled, refuse_lock_file
 from workbook import spec as spec_mod
 from workbook.errors import UsageProblem
 from workbook.i18n import catalog, normalize_lang
@@ -80,7 +81,9 @@ def demo(outdir: Path, *, lang: str = "zh-CN", force: bool = False) -> list[Path
     write_atomic(sample, build_workbook(spec, lang, sample_values(lang)), force=force)
     written.append(sample)
     # The summary goes through the real path: the reader, then the Word writer.
-    summary, _ = render(sample, outdir / f"sample-{lang}.docx", lang=lang, force=force)
+    summary, _ = render(
+        sample, outdir / f"sample-{lang}.docx", lang=lang, force=force, record_source=False
+    )
     written.append(summary)
     return written
 
@@ -94,19 +97,28 @@ def render(
     reference_docx: Path | None = None,
     force: bool = False,
     charts: bool = True,
+    record_source: bool = True,
+    origin: Path | None = None,
+    refuse_blank: bool = False,
 ) -> tuple[Path, Report]:
     """Filled workbook -> Word summary; return its path and the Report it was written from.
 
     Default output: beside the workbook, same name, .docx. The language defaults to the
     workbook's own. The workbook (and the reference document) are only read, never written.
     charts: the summary's native charts (False: none).
+    record_source: record what the summary was made from in its document properties
+    (opsbook.provenance; origin: the file the user has, for its modification time).
+    refuse_blank: raise BlankWorkbook, writing nothing, when no figure is filled in.
     """
     if missing not in MISSING_MODES:
         raise UsageProblem("render.bad_missing", value=missing)
+    refuse_lock_file(path)
     target = out if out is not None else path.with_suffix(".docx")
     inputs = (path,) if reference_docx is None else (path, reference_docx)
     spec = spec_mod.load()
     report = read_workbook(path, spec)
+    if refuse_blank and not figures_filled(spec, report.fields):
+        raise BlankWorkbook("team.blank_template", path=path)
     check_output(target, force=force, inputs=inputs)  # before the work of building
     require_suffix(target, ".docx")
     doc_lang = normalize_lang(lang or report.lang)
@@ -127,12 +139,17 @@ def render(
         front_blocks=front,
         charts=charts,
     )
+    if record_source:
+        from opsbook import provenance
+
+        data = provenance.stamp(data, provenance.of_source(path, origin))
     write_atomic(target, data, force=force, inputs=inputs)
     return target, report
 
 
 def read(path: Path) -> Report:
     """Read a filled workbook: every field, KPI and table, plus what was found on the way."""
+    refuse_lock_file(path)
     return read_workbook(path)
 
 
@@ -256,13 +273,15 @@ def rollup(
     lang: str | None = None,
     team: str | None = None,
     jobs: int | None = None,
+    period: str | None = None,
 ) -> Rollup:
     """Combine filled workbooks of one template into a team report (see opsbook.rollup.rollup):
     `.report` (combined inputs, KPIs recomputed), `.people`, `.missing` (with a roster CSV),
-    `.messages()`; `.write(Path("TEAM.xlsx"))` or `.write(Path("TEAM.docx"))`."""
+    `.messages()`; `.write(Path("TEAM.xlsx"))` or `.write(Path("TEAM.docx"))`. period: the
+    team's period (default: the one most workbooks name); other periods are left out."""
     from opsbook.rollup import rollup as combine
 
-    return combine(reports_or_paths, roster=roster, lang=lang, team=team, jobs=jobs)
+    return combine(reports_or_paths, roster=roster, lang=lang, team=team, jobs=jobs, period=period)
 
 
 # ----------------------------------------------------------------------------------------------

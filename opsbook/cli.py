@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from opsbook.clickwords import command_lang, help_text, message
 from workbook.errors import OpsbookError, UsageProblem
 from workbook.i18n import catalog, normalize_lang
 
@@ -43,8 +44,103 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="opsbook")
+class LocalizedCommand(click.Command):
+    """A command whose help and usage speak the command line's language (opsbook.clickwords)."""
+
+    def get_help(self, ctx: click.Context) -> str:
+        return help_text(super().get_help(ctx), _STATE["lang"])
+
+    def get_usage(self, ctx: click.Context) -> str:
+        return help_text(super().get_usage(ctx), _STATE["lang"])
+
+
+class LocalizedGroup(click.Group):
+    """The opsbook group: decides the language before click parses anything, gives every
+    command its help in that language, and says click's own errors in it (exit 2 as click)."""
+
+    command_class = LocalizedCommand
+
+    def get_help(self, ctx: click.Context) -> str:
+        return help_text(super().get_help(ctx), _STATE["lang"])
+
+    def get_usage(self, ctx: click.Context) -> str:
+        return help_text(super().get_usage(ctx), _STATE["lang"])
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        lang = _STATE["lang"] = command_lang(argv)
+        _localize(self, lang)
+        t = catalog(lang)
+        try:
+            rv = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            if not standalone_mode:
+                raise
+            if exc.ctx is not None:
+                hint = ""
+                if exc.ctx.command.get_help_option(exc.ctx) is not None:
+                    option = exc.ctx.help_option_names[0]
+                    hint = t("clihelp.try_help", command=exc.ctx.command_path, option=option)
+                click.echo(f"{exc.ctx.get_usage()}\n{hint}\n", err=True)
+            click.echo(t("cli.error_prefix") + message(exc.format_message(), lang), err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            if not standalone_mode:
+                raise
+            click.echo(t("cli.error_prefix") + message(exc.format_message(), lang), err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            if not standalone_mode:
+                raise
+            click.echo(t("clihelp.aborted"), err=True)
+            sys.exit(1)
+        if standalone_mode:
+            sys.exit(rv if isinstance(rv, int) else 0)
+        return rv
+
+
+_STATE = {"lang": "zh-CN"}
+
+
+def _localize(group: click.Group, lang: str) -> None:
+    """Every command's help, short help, option help and metavar from the catalogue."""
+    t = catalog(lang)
+    entries = t.entries
+    commands: list[tuple[str, click.Command]] = [("opsbook", group), *group.commands.items()]
+    for name, command in commands:
+        prefix = f"clihelp.{name}"
+        if f"{prefix}.doc" in entries:
+            command.help = t(f"{prefix}.doc")
+        if f"{prefix}.short" in entries:
+            command.short_help = t(f"{prefix}.short")
+        for param in command.params:
+            if not isinstance(param, click.Option):
+                continue
+            key = f"{prefix}.{param.name}"
+            if param.name == "version":
+                param.help = t("clihelp.version")
+            elif key in entries:
+                param.help = t(key)
+            if param.is_flag or isinstance(param.type, click.Choice):
+                continue
+            if isinstance(param.type, click.Path):
+                folder = not param.type.file_okay
+                param.metavar = t("clihelp.metavar_dir" if folder else "clihelp.metavar_file")
+            elif isinstance(param.type, click.IntRange):
+                param.metavar = t("clihelp.metavar_n")
+            else:
+                param.metavar = t("clihelp.metavar_text")
+
+
+@click.group(cls=LocalizedGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="opsbook", message="%(prog)s %(version)s")
 @click.option("--debug", is_flag=True, help="Show a traceback on errors.")
 def main(debug: bool) -> None:
     """opsbook: 电商运营工作总结 Excel 填报表与 Word 总结 / e-commerce work summaries.
@@ -228,6 +324,7 @@ def render_cmd(
     )
     t = catalog(normalize_lang(lang or report.lang))
     click.echo(t("cli.wrote", path=path))
+    _warn_if_open(filled, t.lang)
     problems = report.errors + report.warnings
     if not problems:
         click.echo(t("render.clean"), err=True)
@@ -263,6 +360,7 @@ def check_cmd(filled: Path, lang: str | None) -> None:
     # the workbook's own language.
     report = check(filled)
     t = catalog(normalize_lang(lang or report.lang))
+    _warn_if_open(filled, t.lang)
     for issue in report.issues:
         severity = t(f"issues.check.{issue.severity}")
         click.echo(
@@ -316,6 +414,17 @@ def export_cmd(filled: Path, fmt: str, out: Path | None, force: bool) -> None:
     click.echo(catalog(report.lang)("cli.wrote", path=out))
 
 
+def _warn_if_open(path: Path, lang: str) -> None:
+    """A lock file beside the workbook: it is open somewhere, maybe with unsaved edits."""
+    from opsbook.screening import locked_by
+
+    lock = locked_by(path)
+    if lock is not None:
+        t = catalog(lang)
+        line = t("team.open_elsewhere", path=path, lock=lock.name)
+        click.echo(t("rollup.warning_prefix") + line, err=True)
+
+
 def _render_batch(
     paths: tuple[Path, ...],
     outdir: Path | None,
@@ -336,6 +445,7 @@ def _render_batch(
     failures: list[BatchResult] = []
     incomplete: list[BatchResult] = []  # converted, but the workbook has data errors
     first: list[BatchResult] = []  # the first result, to speak of it when it is the only one
+    noted: list[BatchResult] = []  # open elsewhere, blank, or edited by hand: a warning line
 
     def tap(results: Iterable[BatchResult]) -> Iterator[BatchResult]:
         for result in results:
@@ -345,6 +455,8 @@ def _render_batch(
                 failures.append(result)
             elif result.errors:
                 incomplete.append(result)
+            if result.notice or result.status in ("blank", "kept"):
+                noted.append(result)
             yield result
 
     with render_many(paths, outdir=outdir, jobs=jobs, lang=lang, missing=missing, force=force,
@@ -361,7 +473,12 @@ def _render_batch(
         click.echo(t("cli.error_prefix") + (failure.error or failure.source), err=True)
     for result in sorted(incomplete, key=lambda r: r.index):
         click.echo(t("batch.has_errors", source=result.source, n=result.errors), err=True)
-    only = first[0] if summary.converted + summary.failed + summary.skipped == 1 else None
+    for result in sorted(noted, key=lambda r: r.index):
+        for line in (result.notice, result.error if result.status in ("blank", "kept") else None):
+            if line:
+                click.echo(t("rollup.warning_prefix") + line, err=True)
+    counted = summary.converted + summary.failed + summary.skipped + summary.blank + summary.kept
+    only = first[0] if counted == 1 else None
     if only is not None and only.output is not None:  # one .eml: where its summary is
         if only.ok:
             click.echo(t("cli.wrote", path=only.output))
@@ -515,6 +632,11 @@ def trend_cmd(
 )
 @click.option("--team", help="Team name written as the store (default: the store all share).")
 @click.option(
+    "--period",
+    help="The team's period, e.g. 2026年Q3 (default: the one most workbooks name); "
+    "workbooks of other periods are left out.",
+)
+@click.option(
     "--jobs",
     type=click.IntRange(min=1),
     default=None,
@@ -534,6 +656,7 @@ def rollup_cmd(
     out: Path,
     roster: Path | None,
     team: str | None,
+    period: str | None,
     jobs: int | None,
     lang: str | None,
     no_charts: bool,
@@ -543,7 +666,7 @@ def rollup_cmd(
     from opsbook.rollup import check_rollup_output, rollup
 
     check_rollup_output(out, force=force, inputs=paths)  # before the work of reading
-    result = rollup(list(paths), roster=roster, lang=lang, team=team, jobs=jobs)
+    result = rollup(list(paths), roster=roster, lang=lang, team=team, jobs=jobs, period=period)
     path = result.write(out, force=force, charts=not no_charts)
     t = catalog(result.lang)
     click.echo(t("cli.wrote", path=path))

@@ -100,11 +100,13 @@ class Field:
 
 @dataclass(frozen=True)
 class RollupSpec:
-    """Spec-level roll-up settings: the field naming the person, and the per-person KPIs."""
+    """Spec-level roll-up settings: the field naming the person, the per-person KPIs, and the
+    field naming the period (workbooks of another period are left out of a roll-up)."""
 
     person: str | None = None
     kpis: tuple[str, ...] = ()
     charts: tuple[str, ...] = ()  # the team summary's per-person charts, one per id
+    period: str | None = None
 
 
 @dataclass(frozen=True)
@@ -575,6 +577,7 @@ def from_dict(data: dict[str, Any]) -> Spec:
             person=data.get("rollup", {}).get("person"),
             kpis=_ids(data.get("rollup", {}).get("kpis", ()), "rollup kpis"),
             charts=_ids(data.get("rollup", {}).get("charts", ()), "rollup charts"),
+            period=data.get("rollup", {}).get("period"),
         ),
         checks=checks,
         targets=targets,
@@ -828,6 +831,13 @@ def _validate_rollup(spec: Spec) -> None:
     for id_ in spec.rollup.charts:
         if not spec.has(id_) or not _numeric(spec.item(id_)):
             raise SpecError(f"rollup charts: {id_!r} is not a numeric field or KPI")
+    period = spec.rollup.period
+    if period is not None and (
+        not spec.has(period)
+        or not isinstance(item := spec.item(period), Field)
+        or item.type != "text"
+    ):
+        raise SpecError(f"rollup period: unknown text field {period!r}")
 
 
 def load_path(path: Path) -> Spec:
