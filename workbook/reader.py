@@ -31,7 +31,7 @@ from workbook import values as v
 from workbook.calc import NUMERIC_TYPES, compute_kpis
 from workbook.errors import UnreadableFile
 from workbook.i18n import normalize_lang
-from workbook.report import FieldValue, Issue, Report, Severity, TableRow
+from workbook.report import FieldValue, Issue, Report, Severity, TableRow, Unusable
 from workbook.spec import Field, FieldType, Kpi, Spec, Table, Text
 
 META_NAMES = ("opsbook_template", "opsbook_version", "opsbook_lang")
@@ -172,17 +172,21 @@ def _same(saved: Saved, computed: float | None) -> bool:
 
 
 def show(value: object, kind: str) -> str:
-    """A value as a message shows it: 1,234 · 12.5% · 2026-10-10 · — for blank."""
+    """A value as a message shows it: 1,234 · 12.5% · 2026-10-10 · — for blank; fractions
+    rounded as the summary rounds them (workbook.values.percent_digits, rounded)."""
     if value is None or value == "":
         return BLANK_SHOWN
     if isinstance(value, bool):
         return str(value).upper()
     if isinstance(value, int | float):
+        if not math.isfinite(value):
+            return str(value)
+        # rounded as the summary writes it (12.3%, 1,234.57), not 32.5928853755%
         if kind in ("percent", "change"):
-            return f"{v.number_text(round(value * 100, 10))}%"
+            return f"{v.percent_digits(value)}%"
         if isinstance(value, int) or value.is_integer():
             return f"{int(value):,}"
-        return f"{value:,.10f}".rstrip("0").rstrip(".")
+        return v.rounded(value, 2)
     if isinstance(value, dt.datetime) and value.time() == dt.time(0):
         return value.date().isoformat()
     if hasattr(value, "isoformat"):
@@ -297,6 +301,7 @@ class _Reader:
         self.issues: list[Issue] = []
         self.saved: dict[tuple[str, str], Saved] = {}
         self.text_numbers: set[str] = set()  # inputs holding a number stored as text
+        self.unusable: dict[str, Unusable] = {}  # figures nothing may be built on
 
     # -- issues ------------------------------------------------------------------------------
 
@@ -549,6 +554,7 @@ class _Reader:
         for f in spec.fields:
             report.fields[f.id] = self.read_field(f, where[f.id], report)
         self.check_parts(report)
+        report.unusable = dict(self.unusable)
         self.read_kpis(where, report)
         for t in spec.tables:
             report.tables[t.id] = self.read_table(t, where[t.id], report)
@@ -626,6 +632,7 @@ class _Reader:
                 value=show(value, f.type), min=show(low, f.type), max=show(high, f.type),
                 hint=hint,
             )  # fmt: skip
+            self.unusable[f.id] = Unusable(f.id, "out_of_range", address)
             return None
         if f.type == "count" and isinstance(value, float) and not value.is_integer():
             # Kept as typed for the KPIs; the summary prints counts rounded half up.
@@ -636,17 +643,31 @@ class _Reader:
 
     def check_parts(self, report: Report) -> None:
         """The spec's checks: a figure that is part of another never exceeds it (part > whole,
-        as the workbook's formula compares, but on the values as read)."""
-        for c in self.spec.checks:
-            if not c.breached(report.fields):
-                continue
+        as the workbook's formula compares, but on the values as read).
+
+        An error-level breach cannot be right, and which of the two figures is wrong cannot be
+        known: both are left out (None, recorded in `unusable`) like an out-of-range value, so
+        no KPI, sentence or team total is built on them. All checks see the values as read."""
+        breached = [c for c in self.spec.checks if c.breached(report.fields)]
+        for c in breached:
             part, whole = report.fields[c.part], report.fields[c.whole]
             pf, wf = self.spec.field(c.part), self.spec.field(c.whole)
-            self.issue("part_exceeds_whole", c.severity, "part_exceeds_whole", c.part,
+            key = "part_exceeds_whole" if c.severity == "warning" else "trust.part_exceeds_whole"
+            self.issue("part_exceeds_whole", c.severity, key, c.part,
                        report.cells.get(c.part), part=Label.of(pf.label),
                        part_value=show(part, pf.type), whole=Label.of(wf.label),
                        whole_value=show(whole, wf.type), whole_cell=report.cells.get(c.whole, "?"),
                        why=Label.of(c.why))  # fmt: skip
+        for c in breached:
+            if c.severity != "error":
+                continue
+            cells = report.cells.get(c.part), report.cells.get(c.whole)
+            for id_, other, (cell, other_cell) in ((c.part, c.whole, cells),
+                                                   (c.whole, c.part, cells[::-1])):  # fmt: skip
+                report.fields[id_] = None
+                self.unusable.setdefault(
+                    id_, Unusable(id_, "part_exceeds_whole", cell, other, other_cell)
+                )
 
     def read_kpis(self, where: Mapping[str, Where | Missing], report: Report) -> None:
         spec = self.spec
@@ -658,6 +679,7 @@ class _Reader:
         }
         env.update(computed)
         not_saved = 0
+        unusable = set(self.unusable)
         for k in spec.kpis:
             value = computed[k.id]
             found = where[k.id]
@@ -683,6 +705,8 @@ class _Reader:
                     )  # fmt: skip
                 elif saved is NOT_SAVED:  # shows blank: worth a note only if it has a value
                     not_saved += value is not None
+                elif value is None and self.inputs_of(k) & unusable:
+                    pass  # blank on purpose: the unusable figure was reported on its own
                 elif not _same(saved, value):
                     # Excel's COUNT skips a number stored as text, so the workbook shows the
                     # KPI blank (or computed without it) where opsbook reads the number.
@@ -702,7 +726,11 @@ class _Reader:
                 shown_typed = (
                     show(typed_value, k.format) if typed_value is not None else show(raw, "text")
                 )
-                if not inputs_present and typed_value is not None:
+                if (
+                    not inputs_present
+                    and typed_value is not None
+                    and not self.inputs_of(k) & unusable
+                ):
                     value = float(typed_value)
                     self.issue("kpi_overwritten", "warning", "kpi_typed_used", k.id, address,
                                label=label, typed=shown_typed)  # fmt: skip

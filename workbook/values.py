@@ -22,7 +22,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Literal
 
 from workbook import expr
@@ -214,6 +214,40 @@ def number_text(value: float) -> str:
     if "e" in text and 1e-6 <= abs(value) < 1e16:  # the range people type: no exponent
         text = format(Decimal(text), "f")
     return text
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers as a person reads them (the summary, `check` messages): one definition of rounding
+
+_ROUNDING = Context(prec=400, rounding=ROUND_HALF_UP)  # enough for the largest float
+
+
+def rounded(value: float, decimals: int, *, group: bool = True) -> str:
+    """value rounded half-up (on the decimal a person reads: 0.125 -> 0.13) to at most
+    `decimals` places, trailing zeros dropped, with thousands separators. NaN and infinities
+    raise ValueError."""
+    return _rounded(_exact(value), decimals, group=group)
+
+
+def percent_digits(fraction: float) -> str:
+    """A fraction as a percentage without its sign, as the summary writes it: one decimal, two
+    below 1% (0.325928 -> "32.6", 0.0045 -> "0.45", 0.28 -> "28")."""
+    pct = _exact(fraction).scaleb(2)
+    small = abs(_ROUNDING.quantize(pct, Decimal("0.01"))) < 1
+    return _rounded(pct, 2 if small else 1)
+
+
+def _exact(value: float) -> Decimal:
+    if isinstance(value, bool) or not math.isfinite(value):
+        raise ValueError(f"not a finite number: {value!r}")
+    # repr gives the shortest decimal that round-trips: 0.125 stays 0.125, not 0.12499...
+    return Decimal(value) if isinstance(value, int) else Decimal(repr(float(value)))
+
+
+def _rounded(d: Decimal, decimals: int, *, group: bool = True) -> str:
+    q = _ROUNDING.quantize(d, Decimal(1).scaleb(-decimals))
+    text = format(q.copy_abs() if q.is_zero() else q, ",f" if group else "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,106 @@
+"""Figures a team can trust (issue 10, the workbook and reader half): impossible figures never
+reach a summary, typed percentages stay percentages, nothing typed is dropped without a word,
+numbers pasted as text are visible in the workbook, and common forms are accepted with a note.
+
+Workbooks are filled the way people do: typed into the generated workbook (openpyxl standing in
+for the keyboard) and, where it matters, saved again by real LibreOffice.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from generator.docx_writer import summary_text
+from opsbook import api
+from opsbook.cli import main
+from opsbook.sample import sample_values
+from tests.lo import LibreOffice
+from tests.test_reader import build_blank, fill_with_openpyxl, load_wb, where
+from workbook.reader import read_workbook
+from workbook.spec import load
+
+SPEC = load()
+
+
+def filled(tmp_path: Path, name: str = "filled.xlsx", lang: str = "zh-CN", **values: Any) -> Path:
+    """The sample typed into a blank workbook (no saved results), with `values` changed."""
+    path = tmp_path / name
+    fill_with_openpyxl(build_blank(tmp_path, lang=lang), path, {**sample_values(lang), **values})
+    return path
+
+
+def through_libreoffice(libreoffice: LibreOffice, path: Path) -> Path:
+    """The workbook opened, recalculated and saved again by LibreOffice (as xlsx)."""
+    (saved,) = libreoffice.convert([path], "xlsx", path.parent / f"lo-{path.stem}")
+    return saved
+
+
+# -- 1. a part above its whole: left out of every KPI and sentence ----------------------------
+
+
+@pytest.mark.libreoffice
+def test_impossible_figures_never_reach_the_summary(
+    tmp_path: Path, libreoffice: LibreOffice
+) -> None:
+    # 560 unsold SKUs of 420 on sale (133.3%); campaign GMV five times the period's GMV
+    gmv = sample_values("zh-CN")["gmv"]
+    path = through_libreoffice(libreoffice, filled(tmp_path, sku_unsold=560, campaign_gmv=gmv * 5))
+    docx, report = api.render(path, tmp_path / "summary.docx")
+    text = summary_text(docx.read_bytes())
+    assert "133.3%" not in text and "滞销率控制在" not in text
+    assert "4,120,000" not in text and "6,432.5万" not in text  # the campaign GMV
+    for id_ in ("sku_unsold", "sku_total", "campaign_gmv", "gmv"):
+        assert report.fields[id_] is None, id_
+    for k in SPEC.kpis:  # every KPI built on them is blank
+        if {"sku_unsold", "campaign_gmv", "gmv"} & set(k.refs):
+            assert report.kpis[k.id] is None, k.id
+    # the report says which figures and why, with both cells (for the team roll-up)
+    unusable = report.unusable["campaign_gmv"]
+    assert (unusable.reason, unusable.other) == ("part_exceeds_whole", "gmv")
+    assert unusable.cell == report.cells["campaign_gmv"]
+    assert unusable.other_cell == report.cells["gmv"]
+    # LibreOffice's own results for those KPIs (133.3%) are not reported as stale
+    assert not [i for i in report.issues if i.kind == "stale_cache" and i.id == "unsold_rate"]
+
+    marked, _ = api.render(path, tmp_path / "marked.docx", missing="mark")
+    marked_text = summary_text(marked.read_bytes())
+    assert "将滞销率控制在【待补充：滞销率】以内" in marked_text
+    assert "133.3%" not in marked_text
+
+
+def test_check_names_the_impossible_pair_and_exits_1(tmp_path: Path) -> None:
+    path = filled(tmp_path, sku_unsold=560)
+    result = CliRunner().invoke(main, ["check", str(path)])
+    assert result.exit_code == 1
+    report = read_workbook(path)
+    line = (
+        f"{path}:错误:{report.cells['sku_unsold']}: 滞销SKU数=560,大于在售SKU总数=420"
+        f"({report.cells['sku_total']}),而滞销 SKU 是在售 SKU 的一部分;这不可能成立,两个数及"
+        "由它们算出的指标都不写入总结与团队汇总,请核对"
+    )
+    assert line in result.output.splitlines()
+
+
+# -- 4. values in messages rounded as the summary rounds them ---------------------------------
+
+
+def test_check_prints_values_rounded_as_the_summary(tmp_path: Path) -> None:
+    # a KPI typed over its formula with a long fraction: 0.325928853755 reads 32.6%, as in
+    # the summary, and 12,345.678 yuan reads 12,345.68
+    wb = load_wb(filled(tmp_path))
+    ws, ref = where(wb, "conversion_rate")
+    ws[ref] = 0.325928853755
+    ws, ref = where(wb, "aov")
+    ws[ref] = 12345.678
+    path = tmp_path / "typed.xlsx"
+    wb.save(path)
+    result = CliRunner().invoke(main, ["check", str(path), "--lang", "en"])
+    assert "32.5928853755" not in result.output
+    assert "replaced by the typed value 32.6%" in result.output
+    assert "replaced by the typed value 12,345.68" in result.output
+    assert re.search(r"\d\.\d{3,}%", result.output) is None
