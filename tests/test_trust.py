@@ -104,3 +104,64 @@ def test_check_prints_values_rounded_as_the_summary(tmp_path: Path) -> None:
     assert "replaced by the typed value 32.6%" in result.output
     assert "replaced by the typed value 12,345.68" in result.output
     assert re.search(r"\d\.\d{3,}%", result.output) is None
+
+
+# -- 2 and 3. typed percentages, the person's own metrics, rows below a table, unread cells ----
+
+
+def _table_rows(path: Path, id_: str) -> tuple[str, int, int]:
+    """(sheet, first row, last row) of a table's named range."""
+    wb = load_wb(path)
+    ((sheet, rng),) = list(wb.defined_names[id_].destinations)
+    first, last = (int(n) for n in re.findall(r"\d+", rng))
+    return sheet, first, last
+
+
+@pytest.mark.libreoffice
+def test_nothing_typed_is_dropped(tmp_path: Path, libreoffice: LibreOffice) -> None:
+    path = filled(tmp_path)
+    sheet2, _, _ = _table_rows(path, "own_metrics_s2")
+    sheet3, own3, _ = _table_rows(path, "own_metrics_s3")
+    sheet5, _, actions_last = _table_rows(path, "actions")
+    wb = load_wb(path)
+    # their own metric, in the place the workbook gives for it
+    for col, value in enumerate(("短视频条数", "40", "52", "条", "每周四条"), 1):
+        wb[sheet3].cell(own3, col, value)
+    # an action typed below the action table, its target typed as 12% (a number shown as %)
+    below = actions_last + 1
+    for col, value in enumerate(("会员日短信召回", "王磊", "2026-12-15", "召回率"), 1):
+        wb[sheet5].cell(below, col, value)
+    wb[sheet5].cell(below, 5, 0.12).number_format = "0%"
+    # and inside the table, a target pasted as a number with a percent format: 28%
+    _, actions_first, _ = _table_rows(path, "actions")
+    wb[sheet5].cell(actions_first, 5, 0.28).number_format = "0.0%"
+    # a figure typed beside the template, in a row someone added at the end of the sheet
+    ws2 = wb[sheet2]
+    extra = ws2.max_row + 2
+    ws2.cell(extra, 1, "小红书笔记数")
+    ws2.cell(extra, 2, 35)
+    wb.save(path)
+    saved = through_libreoffice(libreoffice, path)
+
+    docx, report = api.render(saved, tmp_path / "summary.docx")
+    text = summary_text(docx.read_bytes())
+    assert "| 短视频条数 | 40条 | 52条 | +30% |" in text
+    assert "| 直播场次 | 60场 | 86场 | +43.3% |" in text  # the sample's own metric
+    assert "| 会员日短信召回 | 王磊 | 2026-12-15 | 召回率 | 12% |" in text
+    assert "| 28% |" in text
+    assert "0.12" not in text and "0.28" not in text
+    assert report.tables["actions"][-1]["target"] == "12%"
+
+    result = CliRunner().invoke(main, ["check", str(saved)])
+    lines = result.output.splitlines()
+    assert (
+        f"{saved}:警告:{sheet2}!A{extra}: “小红书笔记数”不在任何填写位置,opsbook 没有读取它;"
+        "请把它填到对应的黄色单元格,或本页的“其他指标”表中" in lines
+    )
+    assert any(line.startswith(f"{saved}:警告:{sheet2}!B{extra}: “35”不在") for line in lines)
+    assert (
+        f"{saved}:提示:{sheet5}!A{below}:E{below}: 改进行动表:表格下方另填了 1 行,已一并读取"
+        in lines
+    )
+    # nothing else is unread: the template's own texts and numbers are not someone's input
+    assert len([line for line in lines if "没有读取它" in line]) == 2

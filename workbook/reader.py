@@ -13,7 +13,7 @@ import posixpath
 import re
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
@@ -156,7 +156,7 @@ def normalize_formula(formula: str) -> str:
     return "".join(p if i % 2 else re.sub(r"\s+", "", p).upper() for i, p in enumerate(parts))
 
 
-def _normalize_label(text: str) -> str:
+def normalize_label(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).strip().casefold()
     text = text.removeprefix("▸").rstrip("*").strip()
     return re.sub(r"\s+", " ", text)
@@ -277,14 +277,25 @@ def saved_results(
 # The reader
 
 
-def read_workbook(path: Path, spec: Spec | None = None) -> Report:
-    """Read a filled workbook into a Report; raise UnreadableFile for another template."""
+# What the generator writes into a blank workbook of a language: (sheet names, the texts and
+# numbers it writes itself, as normalized labels). generator.xlsx_writer.static_values.
+TemplateValues = Callable[[Spec, str], tuple[frozenset[str], frozenset[str]]]
+
+
+def read_workbook(
+    path: Path, spec: Spec | None = None, *, unread: TemplateValues | None = None
+) -> Report:
+    """Read a filled workbook into a Report; raise UnreadableFile for another template.
+
+    unread: also report every filled cell of the template's sheets that nothing read, given
+    what the generator writes itself (what `check` does; it costs a blank workbook's
+    generation, so `render` does not)."""
     from workbook.safety import open_checked
 
     spec = spec if spec is not None else spec_mod.load()
     wb, checked = open_checked(path, data_only=False)
     try:
-        return _Reader(path, spec, wb, checked.data).read()
+        return _Reader(path, spec, wb, checked.data).read(unread=unread)
     finally:
         wb.close()
 
@@ -302,6 +313,8 @@ class _Reader:
         self.saved: dict[tuple[str, str], Saved] = {}
         self.text_numbers: set[str] = set()  # inputs holding a number stored as text
         self.unusable: dict[str, Unusable] = {}  # figures nothing may be built on
+        self.read_cells: set[tuple[str, int, int]] = set()  # (sheet, row, col) of cells read
+        self._template_labels: tuple[frozenset[str], frozenset[str]] | None = None
 
     # -- issues ------------------------------------------------------------------------------
 
@@ -353,7 +366,7 @@ class _Reader:
             for index, ws in enumerate(self.worksheets.values()):
                 for (cell,) in ws.iter_rows(min_col=1, max_col=1):
                     if isinstance(cell.value, str) and cell.value.strip():
-                        key = _normalize_label(cell.value)
+                        key = normalize_label(cell.value)
                         self._labels.setdefault(key, []).append((index, ws.title, cell.row))
             for hits in self._labels.values():
                 hits.sort()
@@ -364,7 +377,7 @@ class _Reader:
         for inputs, rows whose column B is not a formula."""
         index = self._label_index()
         hits = {h for text in (item.label.zh_cn, item.label.en)
-                for h in index.get(_normalize_label(text), [])}  # fmt: skip
+                for h in index.get(normalize_label(text), [])}  # fmt: skip
         if not hits:
             return None
         section = self.spec.section_of(item.id)
@@ -459,6 +472,11 @@ class _Reader:
             value = str(getattr(value, "text", value))  # array or data-table formulas
         return value, cell.data_type == "f"
 
+    def number_format(self, where: Where, row: int | None = None, col: int | None = None) -> str:
+        """The cell's number format ("0%", "General", ...)."""
+        cell = self.sheet(where.sheet).cell(row or where.row, col or where.col)
+        return str(cell.number_format or "General")
+
     def units(self, item: Field) -> tuple[str, ...]:
         if item.unit is None:
             return ()
@@ -476,9 +494,10 @@ class _Reader:
         *,
         required: bool = False,
         units: tuple[str, ...] = (),
+        number_format: str = "General",
     ) -> v.Parsed:
         """Parse one input cell and record what was found; the value None when unusable."""
-        parsed = v.parse_value(raw, kind, formula=formula, units=units)
+        parsed = v.parse_value(raw, kind, formula=formula, units=units, number_format=number_format)
         numeric = isinstance(raw, int | float) and not isinstance(raw, bool)
         shown_raw = v.number_text(raw) if numeric else show(raw, "text")
         if parsed.problem == "formula":
@@ -535,7 +554,7 @@ class _Reader:
             return None
         return modified if b"modified" in core else None
 
-    def read(self) -> Report:
+    def read(self, *, unread: TemplateValues | None = None) -> Report:
         version, lang = self.check_template()
         spec = self.spec
         report = Report(spec.id, version, lang, self.path.name)
@@ -558,6 +577,8 @@ class _Reader:
         self.read_kpis(where, report)
         for t in spec.tables:
             report.tables[t.id] = self.read_table(t, where[t.id], report)
+        if unread is not None:
+            self.report_unread(*unread(spec, lang))
         order = {name: i for i, name in enumerate(self.wb.sheetnames)}
 
         def position(issue: Issue) -> tuple[int, int, int]:
@@ -571,6 +592,33 @@ class _Reader:
 
         report.issues = sorted(self.issues, key=position)
         return report
+
+    def report_unread(self, sheets: frozenset[str], template: frozenset[str]) -> None:
+        """A warning for every filled cell of the template's sheets that nothing read: a row
+        someone added ("直播场次 86"), a figure typed beside its cell. Formulas and whatever
+        the generator writes itself (labels, hints, headers) are not someone's input."""
+        for ws in self.worksheets.values():
+            if ws.title not in sheets:  # a sheet someone added, a team's per-person sheet
+                continue
+            for row in ws.iter_rows():
+                for cell in row:
+                    value = cell.value
+                    if value is None or cell.data_type == "f" or not cell.row or not cell.column:
+                        continue
+                    if isinstance(value, str) and not value.strip():
+                        continue
+                    if (ws.title, cell.row, cell.column) in self.read_cells:
+                        continue
+                    if normalize_label(str(value)) in template:
+                        continue
+                    if isinstance(value, int | float) and not isinstance(value, bool):
+                        raw = v.number_text(value)
+                    else:
+                        raw = show(value, "text")
+                    address = cell_address(ws.title, cell.row, cell.column)
+                    self.issue(
+                        "unread_cell", "warning", "trust.unread_cell", None, address, raw=raw
+                    )
 
     def not_found(self, item: Field | Kpi | Table, found: Missing, required: bool) -> None:
         label = Label.of(item.label)
@@ -600,10 +648,12 @@ class _Reader:
             self.note_found_by_label(f, found)
         address = found.address
         report.cells[f.id] = address
+        self.read_cells.add((found.sheet, found.row, found.col))
         raw, formula = self.raw(found)
         parsed = self.read_cell(
-            address, raw, formula, f.type, label, f.id, required=f.required, units=self.units(f)
-        )
+            address, raw, formula, f.type, label, f.id, required=f.required, units=self.units(f),
+            number_format=self.number_format(found),
+        )  # fmt: skip
         value = parsed.value
         if "text_number" in parsed.coercions and value is not None:
             self.text_numbers.add(f.id)
@@ -691,6 +741,7 @@ class _Reader:
                 self.note_found_by_label(k, found)
             address = found.address
             report.cells[k.id] = address
+            self.read_cells.add((found.sheet, found.row, found.col))
             raw, formula = self.raw(found)
             label = Label.of(k.label)
             kind = _KPI_KIND[k.format]
@@ -762,14 +813,22 @@ class _Reader:
         if found.how == "label":
             self.note_found_by_label(t, found)
         report.cells[t.id] = found.range_address
+        last = self.typed_below(t, found)
+        if last > found.row2:
+            below = Where(found.sheet, found.row2 + 1, found.col, last, found.col2, found.how)
+            self.issue(
+                "rows_below_table", "info", "trust.rows_below_table", t.id, below.range_address,
+                label=Label.of(t.label), count=last - found.row2,
+            )  # fmt: skip
         rows: list[TableRow] = []
-        for number, row in enumerate(range(found.row, found.row2 + 1), 1):
+        for number, row in enumerate(range(found.row, last + 1), 1):
             values: TableRow = {}
             cells: dict[str, str] = {}
             for offset, column in enumerate(t.columns):
                 col = found.col + offset
                 address = cell_address(found.sheet, row, col)
                 raw, formula = self.raw(found, row, col)
+                self.read_cells.add((found.sheet, row, col))
                 if raw is None or (isinstance(raw, str) and not raw.strip()):
                     values[column.id] = None
                     continue
@@ -777,7 +836,10 @@ class _Reader:
                     f"{t.label.zh_cn} 第 {number} 行 · {column.label.zh_cn}",
                     f"{t.label.en}, row {number} · {column.label.en}",
                 )
-                values[column.id] = self.table_cell(address, raw, formula, column.type, label, t.id)
+                values[column.id] = self.table_cell(
+                    address, raw, formula, column.type, label, t.id,
+                    self.number_format(found, row, col),
+                )  # fmt: skip
                 cells[column.id] = address
             if any(x is not None for x in values.values()):
                 rows.append(values)
@@ -785,8 +847,52 @@ class _Reader:
                     report.cells[f"{t.id}.{len(rows)}.{column_id}"] = address
         return rows
 
+    def typed_below(self, t: Table, found: Where) -> int:
+        """The last row of the table as typed: rows typed right below its range (where the
+        sheet has no input cells) belong to it, up to the first empty row or template row."""
+        ws = self.sheet(found.sheet)
+        last = found.row2
+        width = len(t.columns)
+        while last < ws.max_row:
+            cells = [ws.cell(last + 1, found.col + c) for c in range(width)]
+            if not any(c.value not in (None, "") and str(c.value).strip() for c in cells):
+                break
+            if any(c.data_type == "f" for c in cells) or self.is_template_row(cells[0].value):
+                break
+            last += 1
+        return last
+
+    def is_template_row(self, first: object) -> bool:
+        """Column A holds what the generator writes: a label, a heading, a table's title."""
+        if not isinstance(first, str) or not first.strip():
+            return False
+        text = normalize_label(first)
+        if self._template_labels is None:
+            spec = self.spec
+            items: list[Field | Kpi | Table] = [*spec.fields, *spec.kpis, *spec.tables]
+            labels = frozenset(
+                normalize_label(x.label(lang)) for lang in spec_mod.LANGS for x in items
+            )
+            texts = [s.title for s in spec.sections] + [s.title for s in spec.subsections]
+            titles = frozenset(
+                normalize_label(title(lang))
+                for lang in spec_mod.LANGS
+                for title in texts
+                if title is not None
+            )
+            self._template_labels = (labels, titles)
+        known, titles = self._template_labels
+        return text in known or any(title and title in text for title in titles)
+
     def table_cell(
-        self, address: str, raw: Any, formula: bool, kind: FieldType, label: Label, id_: str
+        self,
+        address: str,
+        raw: Any,
+        formula: bool,
+        kind: FieldType,
+        label: Label,
+        id_: str,
+        number_format: str = "General",
     ) -> FieldValue:
         """A table cell: like an input, but a date column keeps text that is not a date."""
         if kind == "date" and not formula:
@@ -797,5 +903,7 @@ class _Reader:
                     self.issue("kept_as_text", "info", "kept_as_text", id_, address, label=label,
                                raw=show(text.value, "text"))  # fmt: skip
                     return text.value
-        parsed = self.read_cell(address, raw, formula, kind, label, id_)
+        parsed = self.read_cell(
+            address, raw, formula, kind, label, id_, number_format=number_format
+        )
         return parsed.value

@@ -143,6 +143,9 @@ class Table:
     rows: int
     label: Text
     columns: tuple[Column, ...]
+    # "list": its own table in the summary (problems, actions); "metrics": the person's own
+    # metrics (name, previous, current, unit, note), rows of the section's KPI table.
+    kind: Literal["list", "metrics"] = "list"
 
 
 @dataclass(frozen=True)
@@ -315,6 +318,21 @@ def placeholders(sentence: str) -> tuple[Placeholder, ...]:
     return tuple(found)
 
 
+TABLE_KINDS = ("list", "metrics")
+METRICS_COLUMNS = ("name", "prev", "current", "unit", "note")
+
+
+def _table_kind(t: Mapping[str, Any]) -> Literal["list", "metrics"]:
+    kind = t.get("kind", "list")
+    if kind == "metrics":
+        if tuple(c["id"] for c in t["columns"]) != METRICS_COLUMNS:
+            raise SpecError(f"table {t['id']!r}: a metrics table has columns {METRICS_COLUMNS}")
+        return "metrics"
+    if kind != "list":
+        raise SpecError(f"table {t['id']!r}: kind {kind!r} is not one of {TABLE_KINDS}")
+    return "list"
+
+
 def _topological(kpis: tuple[Kpi, ...]) -> tuple[Kpi, ...]:
     by_id = {k.id: k for k in kpis}
     done: dict[str, Kpi] = {}
@@ -467,6 +485,7 @@ def from_dict(data: dict[str, Any]) -> Spec:
                 )
                 for c in t["columns"]
             ),
+            kind=_table_kind(t),
         )
         for t in data.get("tables", [])
     )

@@ -145,14 +145,25 @@ def is_error_value(raw: object) -> bool:
     return text in ERROR_VALUES or bool(_LIBREOFFICE_ERROR.match(raw.strip()))
 
 
+def is_percent_format(number_format: str) -> bool:
+    """The cell's number format shows a percentage (0%, 0.0%, +0.00%;-0.00%), outside quotes."""
+    return "%" in re.sub(r'"[^"]*"|\\.', "", number_format or "")
+
+
 def parse_value(
-    raw: object, kind: ValueType, *, formula: bool = False, units: tuple[str, ...] = ()
+    raw: object,
+    kind: ValueType,
+    *,
+    formula: bool = False,
+    units: tuple[str, ...] = (),
+    number_format: str = "General",
 ) -> Parsed:
     """Read one cell's content for a field type.
 
     raw: the cell value as openpyxl gives it (None, str, int, float, bool, date, datetime, time);
     formula: the cell holds a formula (raw is its text, starting with "="); units: the field's
-    unit words in every locale ("款", "items"), accepted after a number.
+    unit words in every locale ("款", "items"), accepted after a number; number_format: the
+    cell's, so that a number shown as a percentage in a text field reads as shown (12%).
     """
     if raw is None:
         return BLANK
@@ -161,7 +172,7 @@ def parse_value(
     if is_error_value(raw):
         return Parsed(None, problem="error")
     if kind == "text":
-        return _parse_text(raw)
+        return _parse_text(raw, number_format)
     if kind == "date":
         return parse_date(raw)
     return parse_number(raw, kind, units)
@@ -187,10 +198,14 @@ def _parse_formula(text: str, kind: ValueType, units: tuple[str, ...]) -> Parsed
 # Text
 
 
-def _parse_text(raw: object) -> Parsed:
+def _parse_text(raw: object, number_format: str = "General") -> Parsed:
     if isinstance(raw, bool):
         return Parsed("TRUE" if raw else "FALSE", ("to_text",))
     if isinstance(raw, int | float):
+        if is_percent_format(number_format) and math.isfinite(raw):
+            # "12%" typed where the cell is not text: Excel, WPS and LibreOffice store 0.12
+            # with a % format. It is read as shown, as typed: 12% (0.125 -> 12.5%).
+            return Parsed(f"{number_text(round(raw * 100, 10))}%")
         return Parsed(number_text(raw), ("to_text",))
     if isinstance(raw, dt.datetime):
         if raw.time() == dt.time(0):
