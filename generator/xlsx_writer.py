@@ -47,6 +47,9 @@ COLOR_KPI_FONT = "#375623"
 COLOR_HEADER = "#D9E1F2"
 COLOR_SUB = "#EDEDED"
 COLOR_MISSING = "#F8CBAD"
+# A number typed as text ("126.5万", "412,300"): Excel's formulas skip it. Orange, as Excel's
+# "good/bad/neutral" styles do not use it, so it reads apart from red (impossible) and yellow.
+COLOR_TEXT_NUMBER = ("#F4B084", "#833C0C")
 # A figure larger than the whole it is part of: Excel's own "light red fill, dark red text" for
 # an error, its "yellow fill, dark yellow text" for a warning.
 COLOR_BREACH = {"error": ("#FFC7CE", "#9C0006"), "warning": ("#FFEB9C", "#9C5700")}
@@ -348,8 +351,8 @@ class _Writer:
             ws.set_row(row, 15 if limit <= 40 else 30 if limit <= 120 else 60)
         else:
             self.write_input(ws, row, COL_VALUE, f.type, self.values.get(f.id))
-            # percentages show their % sign in the cell itself
-            unit = "" if f.type == "percent" else self.spec.unit_text(f.unit, self.lang)
+            # percentages: the cell shows 12.00%, and the unit column says so too
+            unit = self.spec.unit_text("percent" if f.type == "percent" else f.unit, self.lang)
             ws.write_string(row, COL_UNIT, unit, self.unit_fmt)
             ws.write_string(row, COL_HINT, f.prompt(self.lang), self.note_fmt)
         self.validate(
@@ -364,6 +367,19 @@ class _Writer:
                 {
                     "type": "blanks",
                     "format": self.fmt(bg_color=COLOR_MISSING),
+                },
+            )
+        if f.type in NUMERIC_TYPES:
+            fill, font = COLOR_TEXT_NUMBER
+            ws.conditional_format(
+                row,
+                COL_VALUE,
+                row,
+                COL_VALUE,
+                {
+                    "type": "formula",
+                    "criteria": f"=ISTEXT({xl_rowcol_to_cell(row, COL_VALUE)})",
+                    "format": self.fmt(bg_color=fill, font_color=font),
                 },
             )
         for c in self.spec.checks:
@@ -399,7 +415,7 @@ class _Writer:
         if k.unit is not None:
             return self.spec.unit_text(k.unit, self.lang)
         if k.format in ("percent", "change"):
-            return ""  # the number format shows the % sign
+            return self.spec.unit_text("percent", self.lang)
         if k.format == "money":
             return self.spec.unit_text("yuan", self.lang)
         if k.format == "ratio":
@@ -574,7 +590,21 @@ class _Writer:
             ws.write_string(row, 4, self.t("cover.checks_hint"), self.note_fmt)
             fill, font = COLOR_BREACH["error"]
             self.flag_above_zero(ws, row, 1, self.fmt(bg_color=fill, font_color=font))
+        self.write_text_numbers(ws, row + 1)
         ws.activate()
+
+    def write_text_numbers(self, ws: Any, row: int) -> None:
+        """How many figures are typed as text, which the workbook's formulas skip: each is
+        orange on its sheet; the hint says what to type instead."""
+        numeric = [f for f in self.spec.fields if f.type in NUMERIC_TYPES]
+        count = sum(1 for f in numeric if isinstance(self.values.get(f.id), str))
+        ws.write_string(row, 0, self.t("trust.text_numbers"), self.fmt(bold=True))
+        # TRUE + FALSE adds up to a number in Excel, WPS and LibreOffice alike.
+        formula = "+".join(f"ISTEXT({f.id})" for f in numeric)
+        ws.write_formula(row, 1, f"={formula}", self.kpi_fmt("count"), count)
+        ws.write_string(row, 4, self.t("trust.text_numbers_hint"), self.note_fmt)
+        fill, font = COLOR_TEXT_NUMBER
+        self.flag_above_zero(ws, row, 1, self.fmt(bg_color=fill, font_color=font))
 
     @staticmethod
     def flag_above_zero(ws: Any, row: int, col: int, cell_format: Any) -> None:

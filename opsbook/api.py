@@ -12,6 +12,7 @@ from opsbook.sample import sample_values
 from workbook import spec as spec_mod
 from workbook.errors import UsageProblem
 from workbook.i18n import catalog, normalize_lang
+from workbook.period import parse_period
 from workbook.reader import read_workbook
 from workbook.report import Report
 
@@ -47,6 +48,10 @@ def new_workbook(
     for id_, value in (("store_name", store), ("period", period), ("author", author)):
         if value:
             prefill[id_] = value
+    # The days in a period people write the usual way (2026年Q3: 92, 2026年度: 365)
+    recognised = parse_period(prefill.get("period"))
+    if recognised is not None and prefill.get("period_days") in (None, ""):
+        prefill["period_days"] = recognised.days
     path = out if out is not None else Path(default_workbook_name(lang, store, period))
     require_suffix(path, ".xlsx")
     from generator.xlsx_writer import build_workbook  # loaded only by the commands that write xlsx

@@ -165,3 +165,83 @@ def test_nothing_typed_is_dropped(tmp_path: Path, libreoffice: LibreOffice) -> N
     )
     # nothing else is unread: the template's own texts and numbers are not someone's input
     assert len([line for line in lines if "没有读取它" in line]) == 2
+
+
+# -- 4. numbers pasted as text: visible in the workbook itself --------------------------------
+
+
+def _cover_count(path: Path, label: str) -> Any:
+    """The value LibreOffice (or the generator) saved beside a label on the cover."""
+    wb = load_wb_values(path)
+    cover = wb.worksheets[0]
+    (row,) = [r for r in range(1, cover.max_row + 1) if cover.cell(r, 1).value == label]
+    return cover.cell(row, 2).value
+
+
+def load_wb_values(path: Path) -> Any:
+    import warnings
+
+    import openpyxl
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return openpyxl.load_workbook(path, data_only=True)
+
+
+@pytest.mark.libreoffice
+def test_numbers_pasted_as_text_are_marked_and_counted(
+    tmp_path: Path, libreoffice: LibreOffice
+) -> None:
+    blank = build_blank(tmp_path)
+    assert _cover_count(blank, "以文本形式填写的数字") == 0
+    path = through_libreoffice(
+        libreoffice, filled(tmp_path, gmv="1,286.5万", uv="1,850,000", ad_spend="¥1,560,000")
+    )
+    # LibreOffice's own recalculation counts the three cells
+    assert _cover_count(path, "以文本形式填写的数字") == 3
+    wb = load_wb(path)
+    ws, ref = where(wb, "gmv")
+    rules = [
+        rule.formula
+        for rng in ws.conditional_formatting
+        if ref in str(rng.sqref)
+        for rule in rng.rules
+    ]
+    assert [f"ISTEXT({ref})"] in rules
+    # the summary still reads them
+    docx, report = api.render(path, tmp_path / "summary.docx")
+    assert report.fields["gmv"] == 12_865_000 and report.fields["uv"] == 1_850_000
+    assert "1,286.5万元" in summary_text(docx.read_bytes())
+
+
+# -- 6. words in the workbook ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("period", "days"),
+    [("2026年Q1", 90), ("2028年Q1", 91), ("2026年第二季度", 91), ("2026Q3", 92),
+     ("2026年Q4", 92), ("2026年度", 365), ("2028年度", 366), ("旺季", None)],
+)  # fmt: skip
+def test_new_with_a_period_fills_its_days(tmp_path: Path, period: str, days: int | None) -> None:
+    out = tmp_path / "new.xlsx"
+    result = CliRunner().invoke(main, ["new", str(out), "--period", period])
+    assert result.exit_code == 0, result.output
+    report = read_workbook(out)
+    assert report.fields["period"] == period
+    assert report.fields["period_days"] == days
+
+
+def test_the_workbook_says_what_units_and_days_mean(tmp_path: Path) -> None:
+    wb = load_wb(build_blank(tmp_path))
+    ws, ref = where(wb, "period_days")
+    (prompt,) = [dv.prompt for dv in ws.data_validations.dataValidation if ref in str(dv.sqref)]
+    assert "Q1 填 90(闰年 91),Q2 填 91,Q3、Q4 填 92" in str(prompt)
+    ws, ref = where(wb, "uv")
+    assert ws[ref].offset(0, 1).value == "人"  # UV counts people; visits would be 人次
+    ws, ref = where(wb, "funnel_loss_expected")
+    assert ws[ref].offset(0, 1).value == "%"
+    cover = wb.worksheets[0]
+    steps = [c.value for c in cover["A"] if isinstance(c.value, str) and c.value[:2] == "6."]
+    (last,) = steps
+    assert "opsbook serve" in last and "opsbook render" in last
+    assert not last.startswith("6. 填完后运行")  # not a terminal command for an Excel user
