@@ -8,6 +8,7 @@ for the keyboard) and, where it matters, saved again by real LibreOffice.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 from typing import Any
@@ -245,3 +246,38 @@ def test_the_workbook_says_what_units_and_days_mean(tmp_path: Path) -> None:
     (last,) = steps
     assert "opsbook serve" in last and "opsbook render" in last
     assert not last.startswith("6. 填完后运行")  # not a terminal command for an Excel user
+
+
+# -- 5. common forms, each with a note -------------------------------------------------------
+
+
+@pytest.mark.libreoffice
+def test_common_forms_are_read_with_a_note(tmp_path: Path, libreoffice: LibreOffice) -> None:
+    actions = [
+        {"action": "年货节预热", "owner": "王磊", "deadline": "12月15日", "target": "20%"},
+        {"action": "年后复盘", "owner": "陈思", "deadline": "1月15日", "target": "1份"},
+    ]
+    path = through_libreoffice(
+        libreoffice,
+        filled(
+            tmp_path, period="2026年Q4", period_days=92, new_users="6.84w", members="18.6W",
+            gmv="约1286.5万", report_date="10月10日", actions=actions,
+        ),
+    )  # fmt: skip
+    report = read_workbook(path)
+    assert report.fields["new_users"] == 68_400
+    assert report.fields["members"] == 186_000
+    assert report.fields["gmv"] == 12_865_000
+    # the year comes from the period; a January deadline of a fourth quarter is next year's
+    assert report.fields["report_date"] == dt.date(2026, 10, 10)
+    deadlines = [row["deadline"] for row in report.tables["actions"]]
+    assert deadlines == [dt.date(2026, 12, 15), dt.date(2027, 1, 15)]
+    notes = [i.message("zh-CN") for i in report.issues if i.severity == "info"]
+    cell = report.cells
+    assert f"{cell['new_users']}: 新增注册用户:“6.84w”中的 w 按“万”读取:68,400" in notes
+    assert f"{cell['gmv']}: 周期GMV(本期):“约1286.5万”是约数,按 12,865,000 读取" in notes
+    assert (
+        f"{cell['report_date']}: 提交日期:“10月10日”没有年份,按周期(2026-Q4)的年份读作 "
+        "2026-10-10" in notes
+    )
+    assert not report.errors

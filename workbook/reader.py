@@ -31,6 +31,7 @@ from workbook import values as v
 from workbook.calc import NUMERIC_TYPES, compute_kpis
 from workbook.errors import UnreadableFile
 from workbook.i18n import normalize_lang
+from workbook.period import Period, parse_period
 from workbook.report import FieldValue, Issue, Report, Severity, TableRow, Unusable
 from workbook.spec import Field, FieldType, Kpi, Spec, Table, Text
 
@@ -315,6 +316,7 @@ class _Reader:
         self.unusable: dict[str, Unusable] = {}  # figures nothing may be built on
         self.read_cells: set[tuple[str, int, int]] = set()  # (sheet, row, col) of cells read
         self._template_labels: tuple[frozenset[str], frozenset[str]] | None = None
+        self._period: tuple[Period | None] | None = None
 
     # -- issues ------------------------------------------------------------------------------
 
@@ -477,6 +479,17 @@ class _Reader:
         cell = self.sheet(where.sheet).cell(row or where.row, col or where.col)
         return str(cell.number_format or "General")
 
+    def period(self) -> Period | None:
+        """The workbook's period, when its period field names one the usual way."""
+        if self._period is None:
+            found = None
+            if self.spec.period_field is not None:
+                where = self.locate(self.spec.field(self.spec.period_field))
+                if isinstance(where, Where):
+                    found = parse_period(self.raw(where)[0])
+            self._period = (found,)
+        return self._period[0]
+
     def units(self, item: Field) -> tuple[str, ...]:
         if item.unit is None:
             return ()
@@ -497,7 +510,11 @@ class _Reader:
         number_format: str = "General",
     ) -> v.Parsed:
         """Parse one input cell and record what was found; the value None when unusable."""
-        parsed = v.parse_value(raw, kind, formula=formula, units=units, number_format=number_format)
+        period = self.period() if kind == "date" else None
+        parsed = v.parse_value(
+            raw, kind, formula=formula, units=units, number_format=number_format,
+            period_start=period.start if period is not None else None,
+        )  # fmt: skip
         numeric = isinstance(raw, int | float) and not isinstance(raw, bool)
         shown_raw = v.number_text(raw) if numeric else show(raw, "text")
         if parsed.problem == "formula":
@@ -529,6 +546,15 @@ class _Reader:
             elif "placeholder" in notes:
                 self.issue("coerced", "info", "placeholder", id_, address, label=label,
                            raw=shown_raw)  # fmt: skip
+            elif "date_year" in notes and period is not None:
+                self.issue(
+                    "coerced", "info", "trust.date_year", id_, address, label=label,
+                    raw=shown_raw, value=shown_value, period=period.key,
+                )  # fmt: skip
+            elif "approx" in notes or "w_multiplier" in notes:
+                key = "trust.approx" if "approx" in notes else "trust.w_multiplier"
+                self.issue("coerced", "info", key, id_, address, label=label, raw=shown_raw,
+                           value=shown_value)  # fmt: skip
             else:
                 self.issue(
                     "coerced", "warning" if parsed.guessed else "info",
@@ -896,7 +922,8 @@ class _Reader:
     ) -> FieldValue:
         """A table cell: like an input, but a date column keeps text that is not a date."""
         if kind == "date" and not formula:
-            parsed = v.parse_date(raw)
+            period = self.period()
+            parsed = v.parse_date(raw, period.start if period is not None else None)
             if parsed.problem == "not_date" and isinstance(raw, str):
                 text = v.parse_value(raw, "text")
                 if text.value is not None:

@@ -250,6 +250,8 @@ class Spec:
     metrics: tuple[Metric, ...]
     blanks: tuple[str, ...]
     cover_summary: tuple[str, ...] = ()
+    # The text field naming the period ("2026年Q3"): a date typed without a year takes its year.
+    period_field: str | None = None
     charts: tuple[Chart, ...] = ()
     rollup: RollupSpec = RollupSpec()
     checks: tuple[Check, ...] = ()
@@ -549,6 +551,7 @@ def from_dict(data: dict[str, Any]) -> Spec:
         metrics=metrics,
         blanks=tuple(data.get("blanks", ())),
         cover_summary=tuple(data.get("cover_summary", ())),
+        period_field=data.get("period_field"),
         charts=charts,
         rollup=RollupSpec(
             person=data.get("rollup", {}).get("person"),
@@ -634,6 +637,8 @@ def _validate(spec: Spec) -> None:
                     f"chart {chart.title.en!r}: no metric with a previous value "
                     f"has current {current!r}"
                 )
+    if spec.period_field is not None and not spec.has(spec.period_field):
+        raise SpecError(f"period_field: unknown id {spec.period_field!r}")
     for id_ in spec.cover_summary:
         if not spec.has(id_):
             raise SpecError(f"cover_summary: unknown id {id_!r}")

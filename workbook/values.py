@@ -37,10 +37,13 @@ Coercion = Literal[
     "currency",  # a currency sign or unit removed
     "fullwidth",  # full-width digits or punctuation
     "multiplier",  # 万, 亿, k ...
+    "w_multiplier",  # w or W read as 万
+    "approx",  # 约, 左右, ≈ removed: an approximate figure taken as it is
     "unit",  # the field's own unit word removed ("36款")
     "percent_assumed",  # text without % in a percent field, read as a percentage (guess)
     "formula",  # a formula of plain arithmetic, evaluated
     "date_text",  # a date typed as text
+    "date_year",  # a month and day without a year: the year comes from the period
     "date_serial",  # a number read as an Excel date serial (guess)
     "time_dropped",  # a date with a time of day: the time is dropped
     "to_text",  # a number or boolean in a text field, written as text
@@ -73,7 +76,12 @@ _MULTIPLIERS: tuple[tuple[str, Decimal], ...] = (  # longest first
     ("千", Decimal(10) ** 3),
     ("k", Decimal(10) ** 3),
     ("K", Decimal(10) ** 3),
+    ("w", Decimal(10) ** 4),  # 万, as typed on a Latin keyboard: 18.6w
+    ("W", Decimal(10) ** 4),
 )
+# An approximate figure: the number is taken, with a note ("约795万", "795万左右").
+_APPROX_PREFIXES = ("大约", "约合", "约", "≈", "~")
+_APPROX_SUFFIXES = ("左右",)
 _CURRENCY_PREFIXES = ("¥", "RMB", "CNY", "$")
 _CURRENCY_SUFFIXES = ("元", "RMB", "CNY")
 _MINUS_SIGNS = "\u2212\u2012\u2013\u2014\ufe63"
@@ -84,6 +92,7 @@ _DATE = re.compile(
     r"(?:[ T]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
 )
 _COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_MONTH_DAY = re.compile(r"^(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?$")
 # Excel serial numbers of the dates the workbook accepts (2000-01-01 .. 2100-12-31).
 _SERIAL_MIN, _SERIAL_MAX = 36526, 73415
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
@@ -157,13 +166,15 @@ def parse_value(
     formula: bool = False,
     units: tuple[str, ...] = (),
     number_format: str = "General",
+    period_start: dt.date | None = None,
 ) -> Parsed:
     """Read one cell's content for a field type.
 
     raw: the cell value as openpyxl gives it (None, str, int, float, bool, date, datetime, time);
     formula: the cell holds a formula (raw is its text, starting with "="); units: the field's
     unit words in every locale ("款", "items"), accepted after a number; number_format: the
-    cell's, so that a number shown as a percentage in a text field reads as shown (12%).
+    cell's, so that a number shown as a percentage in a text field reads as shown (12%);
+    period_start: the period's first day, for a date typed without a year (parse_date).
     """
     if raw is None:
         return BLANK
@@ -174,7 +185,7 @@ def parse_value(
     if kind == "text":
         return _parse_text(raw, number_format)
     if kind == "date":
-        return parse_date(raw)
+        return parse_date(raw, period_start)
     return parse_number(raw, kind, units)
 
 
@@ -302,6 +313,15 @@ def _number_from_text(raw: str, kind: ValueType, units: tuple[str, ...]) -> Pars
         return Parsed(None, ("placeholder",))
     if len(text) > 64:
         return Parsed(None, problem="not_number")
+    approx = next((p for p in _APPROX_PREFIXES if text.startswith(p)), None)
+    if approx is not None and len(text) > len(approx):
+        coercions.append("approx")
+        text = text[len(approx) :].strip()
+    approx = next((p for p in _APPROX_SUFFIXES if text.endswith(p)), None)
+    if approx is not None and len(text) > len(approx):
+        if "approx" not in coercions:
+            coercions.append("approx")
+        text = text[: -len(approx)].strip()
     sign, text = _take_sign(text)
     if kind == "money":
         prefix = next((p for p in _CURRENCY_PREFIXES if text.upper().startswith(p)), None)
@@ -328,7 +348,7 @@ def _number_from_text(raw: str, kind: ValueType, units: tuple[str, ...]) -> Pars
     else:
         word = next((w for w, _ in _MULTIPLIERS if text.endswith(w) and len(text) > len(w)), None)
         if word is not None:
-            coercions.append("multiplier")
+            coercions.append("w_multiplier" if word in "wW" else "multiplier")
             factor = dict(_MULTIPLIERS)[word]
             text = text[: -len(word)].strip()
         if kind == "percent":
@@ -356,8 +376,12 @@ def _take_sign(text: str) -> tuple[int, str]:
 # Dates
 
 
-def parse_date(raw: object) -> Parsed:
-    """A date: date cells, ISO-like and Chinese text forms, Excel serials (a guess)."""
+def parse_date(raw: object, period_start: dt.date | None = None) -> Parsed:
+    """A date: date cells, ISO-like and Chinese text forms, Excel serials (a guess).
+
+    period_start: the first day of the workbook's period; a month and day without a year
+    ("7月8日") is then the first such date on or after it (a deadline in January of a fourth
+    quarter is next year's)."""
     if isinstance(raw, dt.datetime):
         if raw.time() != dt.time(0):
             return Parsed(raw.date(), ("time_dropped",))
@@ -379,9 +403,22 @@ def parse_date(raw: object) -> Parsed:
         return Parsed(None, ("placeholder",))
     m = _DATE.match(text) or _COMPACT_DATE.match(text)
     if m is None:
-        return Parsed(None, problem="not_date")
+        return _month_day(text, period_start)
     try:
         value = dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
     except ValueError:
         return Parsed(None, problem="not_date")
     return Parsed(value, ("date_text",))
+
+
+def _month_day(text: str, period_start: dt.date | None) -> Parsed:
+    """ "7月8日" with the year from the period (see parse_date); not a date without one."""
+    m = _MONTH_DAY.match(text)
+    if m is None or period_start is None:
+        return Parsed(None, problem="not_date")
+    month, day = int(m.group(1)), int(m.group(2))
+    year = period_start.year + ((month, day) < (period_start.month, period_start.day))
+    try:
+        return Parsed(dt.date(year, month, day), ("date_text", "date_year"))
+    except ValueError:
+        return Parsed(None, problem="not_date")
