@@ -207,6 +207,9 @@ class _Writer:
             if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
                 value = dt.datetime(value.year, value.month, value.day)
             ws.write_datetime(row, col, value, cell_fmt)
+        elif isinstance(value, str):
+            # a number kept as typed ("126.5万"): a text cell, as a person's paste would leave it
+            ws.write_string(row, col, clean_text(value)[0], cell_fmt)
         else:
             ws.write_number(row, col, value, cell_fmt)
 
@@ -583,11 +586,14 @@ class _Writer:
         if errors:
             row += 1
             breaches = sum(1 for c in errors if c.breached(self.values))
-            ws.write_string(row, 0, self.t("cover.checks_failed"), self.fmt(bold=True))
+            ws.write_string(
+                row, 0, self.t("cover.checks_failed"), self.fmt(bold=True, valign="top")
+            )
             # TRUE + FALSE adds up to a number in Excel, WPS and LibreOffice alike.
             count = "+".join(f"({c.excel})" for c in errors)
             ws.write_formula(row, 1, f"={count}", self.kpi_fmt("count"), breaches)
             ws.write_string(row, 4, self.t("cover.checks_hint"), self.note_fmt)
+            ws.set_row(row, 48)  # room for the wrapped hint beside the count
             fill, font = COLOR_BREACH["error"]
             self.flag_above_zero(ws, row, 1, self.fmt(bg_color=fill, font_color=font))
         self.write_text_numbers(ws, row + 1)
@@ -598,11 +604,12 @@ class _Writer:
         orange on its sheet; the hint says what to type instead."""
         numeric = [f for f in self.spec.fields if f.type in NUMERIC_TYPES]
         count = sum(1 for f in numeric if isinstance(self.values.get(f.id), str))
-        ws.write_string(row, 0, self.t("trust.text_numbers"), self.fmt(bold=True))
+        ws.write_string(row, 0, self.t("trust.text_numbers"), self.fmt(bold=True, valign="top"))
         # TRUE + FALSE adds up to a number in Excel, WPS and LibreOffice alike.
         formula = "+".join(f"ISTEXT({f.id})" for f in numeric)
         ws.write_formula(row, 1, f"={formula}", self.kpi_fmt("count"), count)
         ws.write_string(row, 4, self.t("trust.text_numbers_hint"), self.note_fmt)
+        ws.set_row(row, 60)
         fill, font = COLOR_TEXT_NUMBER
         self.flag_above_zero(ws, row, 1, self.fmt(bg_color=fill, font_color=font))
 
