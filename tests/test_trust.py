@@ -281,3 +281,24 @@ def test_common_forms_are_read_with_a_note(tmp_path: Path, libreoffice: LibreOff
         "2026-10-10" in notes
     )
     assert not report.errors
+
+
+def test_a_workbook_made_before_the_own_metrics_tables_reads_without_a_word(
+    tmp_path: Path,
+) -> None:
+    path = filled(tmp_path)
+    wb = load_wb(path)
+    for table in SPEC.tables:
+        if table.kind == "metrics":  # the older template had neither the name nor the rows
+            ws, ref = where(wb, table.id)
+            for row in ws[ref]:
+                for cell in row:
+                    cell.value = None
+            title = ws.cell(ws[ref][0][0].row - 2, 1)
+            assert title.value == table.label.zh_cn
+            title.value = None
+            del wb.defined_names[table.id]
+    older = tmp_path / "older.xlsx"
+    wb.save(older)
+    report = api.check(older)
+    assert [i.kind for i in report.issues] == ["kpi_not_saved"]
