@@ -355,7 +355,7 @@ class _Writer:
         else:
             self.write_input(ws, row, COL_VALUE, f.type, self.values.get(f.id))
             # percentages: the cell shows 12.00%, and the unit column says so too
-            unit = self.spec.unit_text("percent" if f.type == "percent" else f.unit, self.lang)
+            unit = self.percent_unit if f.type == "percent" else self.unit_text(f.unit)
             ws.write_string(row, COL_UNIT, unit, self.unit_fmt)
             ws.write_string(row, COL_HINT, f.prompt(self.lang), self.note_fmt)
         self.validate(
@@ -414,11 +414,19 @@ class _Writer:
         self.layout.cells[k.id] = (sheet, row, COL_VALUE)
         return row + 1
 
+    @property
+    def percent_unit(self) -> str:
+        """The unit column of a percentage: the spec's "percent" unit, else "%"."""
+        return self.spec.unit_text("percent", self.lang) if "percent" in self.spec.units else "%"
+
+    def unit_text(self, unit: str | None) -> str:
+        return self.spec.unit_text(unit, self.lang)
+
     def kpi_unit(self, k: Kpi) -> str:
         if k.unit is not None:
             return self.spec.unit_text(k.unit, self.lang)
         if k.format in ("percent", "change"):
-            return self.spec.unit_text("percent", self.lang)
+            return self.percent_unit
         if k.format == "money":
             return self.spec.unit_text("yuan", self.lang)
         if k.format == "ratio":
