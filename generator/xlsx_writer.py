@@ -869,13 +869,13 @@ def numeric_field_ids(spec: Spec) -> tuple[str, ...]:
     return tuple(f.id for f in spec.fields if f.type in NUMERIC_TYPES)
 
 
-_STATIC: dict[tuple[int, str], tuple[frozenset[str], frozenset[str]]] = {}
+_STATIC: dict[tuple[int, str], frozenset[str]] = {}
 
 
-def static_values(spec: Spec, lang: str) -> tuple[frozenset[str], frozenset[str]]:
-    """What the generator itself writes into a blank workbook of this language: (its sheet
-    names, every text and number it writes outside formulas, normalized as labels). A filled
-    cell holding one of them was not typed by a person (workbook.reader's unread check)."""
+def static_values(spec: Spec, lang: str) -> frozenset[str]:
+    """What the generator itself writes into a blank workbook of this language: every text and
+    number outside formulas, normalized as labels. A filled cell holding one of them was not
+    typed by a person (workbook.reader's unread check)."""
     key = (id(spec), lang)  # the spec is read once per process
     if key in _STATIC:
         return _STATIC[key]
@@ -886,15 +886,12 @@ def static_values(spec: Spec, lang: str) -> tuple[frozenset[str], frozenset[str]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # extensions openpyxl does not model (data bars)
         wb = load_workbook(io.BytesIO(build_workbook(spec, lang)))
-    sheets, values = set(), set()
+    values = set()
     for ws in wb.worksheets:
-        if ws.title == META_SHEET:
-            continue
-        sheets.add(ws.title)
         for row in ws.iter_rows():
             for cell in row:
                 if cell.value is not None and cell.data_type != "f":
                     values.add(normalize_label(str(cell.value)))
     wb.close()
-    _STATIC[key] = frozenset(sheets), frozenset(values)
+    _STATIC[key] = frozenset(values)
     return _STATIC[key]

@@ -137,7 +137,9 @@ def test_nothing_typed_is_dropped(tmp_path: Path, libreoffice: LibreOffice) -> N
     _, actions_first, _ = _table_rows(path, "actions")
     wb[sheet5].cell(actions_first, 5, 0.28).number_format = "0.0%"
     # a figure typed beside the template, in a row someone added at the end of the sheet
+    # (unprotected first, as the workbook protects everything but its input cells)
     ws2 = wb[sheet2]
+    ws2.protection.sheet = False
     extra = ws2.max_row + 2
     ws2.cell(extra, 1, "小红书笔记数")
     ws2.cell(extra, 2, 35)

@@ -278,9 +278,9 @@ def saved_results(
 # The reader
 
 
-# What the generator writes into a blank workbook of a language: (sheet names, the texts and
-# numbers it writes itself, as normalized labels). generator.xlsx_writer.static_values.
-TemplateValues = Callable[[Spec, str], tuple[frozenset[str], frozenset[str]]]
+# What the generator writes into a blank workbook of a language: the texts and numbers it
+# writes itself, as normalized labels (generator.xlsx_writer.static_values).
+TemplateValues = Callable[[Spec, str], frozenset[str]]
 
 
 def read_workbook(
@@ -604,7 +604,7 @@ class _Reader:
         for t in spec.tables:
             report.tables[t.id] = self.read_table(t, where[t.id], report)
         if unread is not None:
-            self.report_unread(*unread(spec, lang))
+            self.report_unread(unread(spec, lang))
         order = {name: i for i, name in enumerate(self.wb.sheetnames)}
 
         def position(issue: Issue) -> tuple[int, int, int]:
@@ -619,13 +619,19 @@ class _Reader:
         report.issues = sorted(self.issues, key=position)
         return report
 
-    def report_unread(self, sheets: frozenset[str], template: frozenset[str]) -> None:
+    def report_unread(self, template: frozenset[str]) -> None:
         """A warning for every filled cell of the template's sheets that nothing read: a row
-        someone added ("直播场次 86"), a figure typed beside its cell. Formulas and whatever
-        the generator writes itself (labels, hints, headers) are not someone's input."""
+        someone added ("直播场次 86"), a figure typed beside its cell. Formulas, whatever the
+        generator writes itself (labels, hints, headers) and locked cells of a protected sheet
+        are not someone's input."""
+        # The sheets holding inputs, whatever they are called now: not the dashboard (locked
+        # formulas), a sheet someone added, or a team's per-person sheet.
+        sheets = {sheet for sheet, _, _ in self.read_cells}
         for ws in self.worksheets.values():
-            if ws.title not in sheets:  # a sheet someone added, a team's per-person sheet
+            if ws.title not in sheets:
                 continue
+            # On a protected sheet nobody typed into a locked cell: it is the template's.
+            protected = bool(ws.protection.sheet)
             for row in ws.iter_rows():
                 for cell in row:
                     value = cell.value
@@ -634,6 +640,8 @@ class _Reader:
                     if isinstance(value, str) and not value.strip():
                         continue
                     if (ws.title, cell.row, cell.column) in self.read_cells:
+                        continue
+                    if protected and cell.protection.locked:
                         continue
                     if normalize_label(str(value)) in template:
                         continue
