@@ -10,12 +10,14 @@ missing, and user text is cleaned before it reaches the document.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import re
 from dataclasses import dataclass
 from typing import Literal
 
+from generator.chartdata import ChartBlock, spec_chart
 from generator.numfmt import DIRECTION_FORMATS, NumberFormatter, formatter
 from workbook.errors import UsageProblem
 from workbook.i18n import Catalog, catalog, normalize_lang
@@ -466,13 +468,15 @@ class TableBlock:
     centered: tuple[bool, ...]  # per column: centre (figures) or left (text)
 
 
-Block = Heading | Para | TableBlock
+Block = Heading | Para | TableBlock | ChartBlock
 
 
 class _Outline:
     """Builds the blocks of one summary."""
 
-    def __init__(self, spec: Spec, report: Report, lang: str, missing: MissingMode) -> None:
+    def __init__(
+        self, spec: Spec, report: Report, lang: str, missing: MissingMode, charts: bool = True
+    ) -> None:
         self.spec = spec
         self.report = report
         self.lang = lang
@@ -480,6 +484,8 @@ class _Outline:
         self.fig = Figures(spec, report, lang)
         self.t: Catalog = catalog(lang)
         self.tables = 0
+        self.figures = 0
+        self.with_charts = charts
 
     def ts(self, text: str) -> str:
         return typeset(text, self.lang)
@@ -497,6 +503,19 @@ class _Outline:
     def caption(self, key: str, **params: str) -> str:
         self.tables += 1
         return self.t(key, n=self.tables, **params)
+
+    def charts(self, place: str) -> list[Block]:
+        """The spec's charts placed after this section's KPI table or this subsection."""
+        out: list[Block] = []
+        for chart in self.spec.charts:
+            if not self.with_charts or chart.after != place:
+                continue
+            block = spec_chart(self.fig, chart, self.spec.metrics)
+            if block is not None:
+                self.figures += 1
+                caption = self.t("charts.caption", n=self.figures, title=block.title)
+                out.append(dataclasses.replace(block, caption=caption))
+        return out
 
     def blocks(self) -> list[Block]:
         out: list[Block] = [Heading(0, self.ts(self.spec.title(self.lang)))]
@@ -534,9 +553,10 @@ class _Outline:
         kpi = self.kpi_table(section)
         if kpi is not None:
             body.append(kpi)
+        body.extend(self.charts(section.id))
         headings = lists = 0
         for sub in self.spec.subsections_of(section.id):
-            content = self.subsection(sub)
+            content = [*self.subsection(sub), *self.charts(sub.id)]
             if not content:
                 continue
             if sub.style == "heading" and sub.title is not None:
@@ -642,8 +662,15 @@ class _Outline:
         return tuple(cells)
 
 
-def outline(spec: Spec, report: Report, *, lang: str, missing: MissingMode = "omit") -> list[Block]:
-    """The summary as plain blocks, in reading order."""
+def outline(
+    spec: Spec,
+    report: Report,
+    *,
+    lang: str,
+    missing: MissingMode = "omit",
+    charts: bool = True,
+) -> list[Block]:
+    """The summary as plain blocks, in reading order; charts: the spec's Word charts too."""
     if missing not in MISSING_MODES:
         raise UsageProblem("render.bad_missing", value=missing)
-    return _Outline(spec, report, normalize_lang(lang), missing).blocks()
+    return _Outline(spec, report, normalize_lang(lang), missing, charts).blocks()

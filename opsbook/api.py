@@ -18,7 +18,9 @@ from workbook.report import Report
 
 if TYPE_CHECKING:  # imported when called: they load multiprocessing and email
     from opsbook.batch import BatchResult, BatchRun, BatchSummary
+    from opsbook.nextperiod import NextResult, NextWorkbook
     from opsbook.rollup import Rollup, RosterEntry
+    from opsbook.trend import Trend
 
 
 def default_workbook_name(lang: str, store: str | None, period: str | None) -> str:
@@ -96,11 +98,13 @@ def render(
     missing: str = "omit",
     reference_docx: Path | None = None,
     force: bool = False,
+    charts: bool = True,
 ) -> tuple[Path, Report]:
     """Filled workbook -> Word summary; return its path and the Report it was written from.
 
     Default output: beside the workbook, same name, .docx. The language defaults to the
     workbook's own. The workbook (and the reference document) are only read, never written.
+    charts: the summary's native charts (False: none).
     """
     if missing not in MISSING_MODES:
         raise UsageProblem("render.bad_missing", value=missing)
@@ -114,7 +118,20 @@ def render(
     mode: MissingMode = "mark" if missing == "mark" else "omit"
     from generator.docx_writer import build_summary  # python-docx: only render pays for it
 
-    data = build_summary(spec, report, lang=doc_lang, missing=mode, reference_docx=reference_docx)
+    front = []
+    if report.carried is not None:  # last period's commitments: targets against results
+        from generator.targets import summary_blocks
+
+        front = summary_blocks(spec, report, doc_lang)
+    data = build_summary(
+        spec,
+        report,
+        lang=doc_lang,
+        missing=mode,
+        reference_docx=reference_docx,
+        front_blocks=front,
+        charts=charts,
+    )
     write_atomic(target, data, force=force, inputs=inputs)
     return target, report
 
@@ -217,6 +234,7 @@ def render_many(
     force: bool = False,
     reference_docx: Path | None = None,
     message_lang: str | None = None,
+    charts: bool = True,
 ) -> BatchRun:
     """Render every workbook named by paths (files; folders, searched for .xlsx/.xlsm; .eml
     files, whose workbook attachments are converted) in `jobs` processes (default: CPUs).
@@ -228,7 +246,8 @@ def render_many(
     from opsbook.batch import render_many as run
 
     return run(paths, outdir=outdir, jobs=jobs, lang=lang, missing=missing, force=force,
-               reference_docx=reference_docx, message_lang=message_lang)  # fmt: skip
+               reference_docx=reference_docx, message_lang=message_lang,
+               charts=charts)  # fmt: skip
 
 
 def summarize(results: Iterable[BatchResult]) -> BatchSummary:
@@ -252,3 +271,52 @@ def rollup(
     from opsbook.rollup import rollup as combine
 
     return combine(reports_or_paths, roster=roster, lang=lang, team=team, jobs=jobs)
+
+
+# ----------------------------------------------------------------------------------------------
+# From one period to the next (opsbook/nextperiod.py, opsbook/trend.py)
+
+
+def next_workbook(
+    path: Path,
+    out: Path | None = None,
+    *,
+    period: str | None = None,
+    force: bool = False,
+) -> tuple[Path, NextWorkbook]:
+    """The next period's workbook of a filled one: previous-period fields filled from this
+    period's, person/store/department/scope carried, the period advanced (or `period`), section
+    六's targets and 五's plans carried read-only as the next period's commitments. Returns the
+    path (default: beside the input, named from store and next period) and what it holds.
+    Raises UsageProblem (asking for `period`) when the period cannot be advanced."""
+    from opsbook.nextperiod import next_workbook as write
+
+    return write(path, out, period=period, force=force)
+
+
+def next_many(
+    paths: Iterable[Path],
+    *,
+    outdir: Path | None = None,
+    force: bool = False,
+    message_lang: str = "zh-CN",
+) -> list[NextResult]:
+    """`next_workbook` for files, folders and .eml attachments at once (beside each input or in
+    outdir, named after person, store and period); one broken input fails alone."""
+    from opsbook.nextperiod import next_many as write_all
+
+    return write_all(paths, outdir=outdir, force=force, message_lang=message_lang)
+
+
+def trend(
+    reports_or_paths: Iterable[Report | Path],
+    *,
+    team: bool = False,
+    lang: str | None = None,
+) -> Trend:
+    """One person's or store's workbooks over periods (team=True: the team's roll-up of each
+    period): `.points` in period order, `.rows` (each KPI per period and its changes);
+    `.write(Path("TREND.xlsx"))` (table and charts) or `.write(Path("TREND.docx"))`."""
+    from opsbook.trend import trend as build
+
+    return build(reports_or_paths, team=team, lang=lang)

@@ -364,6 +364,7 @@ class RenderTask:
     force: bool
     reference_docx: Path | None
     message_lang: str
+    charts: bool = True
 
 
 def localized(exc: OpsbookError, source: Source, lang: str) -> str:
@@ -394,6 +395,7 @@ def render_one(task: RenderTask) -> BatchResult:
             missing=task.missing,
             reference_docx=task.reference_docx,
             force=task.force,
+            charts=task.charts,
         )
     except OpsbookError as exc:
         return _failed(task, localized(exc, task.source, task.message_lang), int(exc.exit_code))
@@ -538,6 +540,7 @@ class BatchRun(Iterator[BatchResult]):
         force: bool,
         reference_docx: Path | None,
         message_lang: str | None,
+        charts: bool = True,
     ) -> None:
         msg_lang = normalize_lang(message_lang or lang)
         if outdir is not None:
@@ -579,7 +582,9 @@ class BatchRun(Iterator[BatchResult]):
                 self._settled.append(failed)
                 continue
             self._tasks.append(
-                RenderTask(index, item, target, lang, missing, force, reference_docx, msg_lang)
+                RenderTask(
+                    index, item, target, lang, missing, force, reference_docx, msg_lang, charts
+                )
             )
         self.total = len(found)
         self.jobs = max(1, jobs if jobs is not None else default_jobs())
@@ -633,13 +638,14 @@ def render_many(
     force: bool = False,
     reference_docx: Path | None = None,
     message_lang: str | None = None,
+    charts: bool = True,
 ) -> BatchRun:
     """Render every workbook named by paths (files, folders, .eml files) to a Word summary.
 
     Yields one BatchResult per input as it completes (not in input order; `index` gives the
     order). Outputs go beside each input (for an attachment: beside its .eml) or into outdir,
     which is created if missing. jobs: worker processes (default: the number of CPUs; 1 runs in
-    this process). lang, missing, force, reference_docx: as for `render`. message_lang: the
+    this process). lang, missing, force, reference_docx, charts: as for `render`. message_lang: the
     language of error lines (default: lang, else zh-CN). Inputs are never modified.
     """
     return BatchRun(
@@ -651,4 +657,5 @@ def render_many(
         force=force,
         reference_docx=reference_docx,
         message_lang=message_lang,
+        charts=charts,
     )

@@ -53,6 +53,8 @@ def main(debug: bool) -> None:
     opsbook new             write a workbook to fill in
     opsbook demo OUTDIR     write a blank workbook and a filled sample
     opsbook render FILLED   turn a filled workbook into the Word summary
+    opsbook next FILLED     next period's workbook, pre-filled from this one
+    opsbook trend PATHS     KPIs over several periods (-o TREND.xlsx)
     opsbook rollup PATHS    combine many workbooks into a team view (-o TEAM.xlsx)
     opsbook check FILLED    list what is missing or wrong, cell by cell
     opsbook export FILLED   every value by id, as JSON or CSV
@@ -67,6 +69,13 @@ def main(debug: bool) -> None:
 @click.option("--store", help="Store or brand name, filled in for you.")
 @click.option("--period", help="Period, e.g. 2026年Q3, filled in for you.")
 @click.option("--author", help="Your name, filled in for you.")
+@click.option(
+    "--from",
+    "from_",
+    metavar="LAST.xlsx",
+    type=click.Path(readable=False, path_type=Path),
+    help="Last period's filled workbook: the next period's, pre-filled (as opsbook next).",
+)
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
 @handle_errors
 def new_cmd(
@@ -75,11 +84,19 @@ def new_cmd(
     store: str | None,
     period: str | None,
     author: str | None,
+    from_: Path | None,
     force: bool,
 ) -> None:
     """Write a new summary workbook to fill in (default name from store and period)."""
     from opsbook.api import new_workbook
 
+    ctx = click.get_current_context()
+    if from_ is not None:
+        given = ("lang", "store", "author")
+        if any(ctx.get_parameter_source(p) != click.core.ParameterSource.DEFAULT for p in given):
+            raise UsageProblem("next.from_with_store")
+        _next_one(from_, out, period, force)
+        return
     lang = normalize_lang(lang)
     path = new_workbook(out, lang=lang, store=store, period=period, author=author, force=force)
     click.echo(catalog(lang)("cli.wrote", path=path))
@@ -153,6 +170,7 @@ RENDER_LISTED = 5  # problems listed after a render; `opsbook check` lists them 
     type=click.Path(dir_okay=False, path_type=Path),
     help="A company .docx whose page setup and styles the summary uses.",
 )
+@click.option("--no-charts", is_flag=True, help="Leave the native charts out of the summary.")
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
 @handle_errors
 def render_cmd(
@@ -163,6 +181,7 @@ def render_cmd(
     lang: str | None,
     missing: str,
     reference_docx: Path | None,
+    no_charts: bool,
     force: bool,
 ) -> None:
     """Write the Word summary of filled workbooks (never modifies a workbook).
@@ -192,14 +211,20 @@ def render_cmd(
         if out is not None:
             raise UsageProblem("batch.out_with_many")
         click.get_current_context().exit(
-            _render_batch(paths, outdir, jobs, lang, missing, force, reference_docx)
+            _render_batch(paths, outdir, jobs, lang, missing, force, reference_docx, not no_charts)
         )
     filled = paths[0]
 
     # Errors speak --lang, else OPSBOOK_LANG (handle_errors: --lang may be None here); the
     # report of a finished render speaks the summary's language.
     path, report = render(
-        filled, out, lang=lang, missing=missing, reference_docx=reference_docx, force=force
+        filled,
+        out,
+        lang=lang,
+        missing=missing,
+        reference_docx=reference_docx,
+        force=force,
+        charts=not no_charts,
     )
     t = catalog(normalize_lang(lang or report.lang))
     click.echo(t("cli.wrote", path=path))
@@ -299,6 +324,7 @@ def _render_batch(
     missing: str,
     force: bool,
     reference_docx: Path | None = None,
+    charts: bool = True,
 ) -> int:
     """Render many inputs (files, folders, .eml files): a progress bar on stderr when it is a
     terminal, each failure as one line on stderr, then the end table on stdout. Returns the
@@ -322,7 +348,8 @@ def _render_batch(
             yield result
 
     with render_many(paths, outdir=outdir, jobs=jobs, lang=lang, missing=missing, force=force,
-                     reference_docx=reference_docx, message_lang=msg_lang) as run:  # fmt: skip
+                     reference_docx=reference_docx, message_lang=msg_lang,
+                     charts=charts) as run:  # fmt: skip
         if sys.stderr.isatty():
             with click.progressbar(
                 run, length=run.total, label=t("batch.progress"), file=sys.stderr
@@ -345,6 +372,130 @@ def _render_batch(
     if only is not None and only.status == "failed":
         return only.exit_code or summary.exit_code  # what `render FILE` would have exited
     return summary.exit_code
+
+
+def _next_one(path: Path, out: Path | None, period: str | None, force: bool) -> None:
+    from opsbook.nextperiod import next_workbook
+
+    written, book = next_workbook(path, out, period=period, force=force)
+    t = catalog(book.lang)
+    click.echo(
+        t(
+            "next.wrote",
+            path=written,
+            source=book.source,
+            period=book.period or "?",
+            next=book.next_period,
+        )
+    )
+
+
+@main.command("next")
+@click.argument(
+    "paths",
+    metavar="FILLED.xlsx...",
+    nargs=-1,
+    required=True,
+    type=click.Path(readable=False, path_type=Path),
+)
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Output .xlsx (default: beside the workbook, named from store and next period).",
+)
+@click.option(
+    "--outdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write the next workbooks into this folder (many inputs).",
+)
+@click.option("--period", help="The next period, when it cannot be worked out (e.g. 2026年Q4).")
+@click.option(
+    "--lang",
+    type=LANG_CHOICE,
+    default=None,
+    help="Language of messages (the workbook keeps its own).",
+)
+@click.option("--force", is_flag=True, help="Overwrite outputs that exist.")
+@handle_errors
+def next_cmd(
+    paths: tuple[Path, ...],
+    out: Path | None,
+    outdir: Path | None,
+    period: str | None,
+    lang: str | None,
+    force: bool,
+) -> None:
+    """Write the next period's workbook of filled workbooks: previous-period figures filled in
+    from this period, the period advanced, section 六's targets and 五's plans carried as the
+    next period's commitments. Many inputs, folders or .eml files: one each, beside each input
+    or in --outdir (for a lead sending everyone their own). Exit 1 if any failed."""
+    single = (
+        len(paths) == 1
+        and outdir is None
+        and not paths[0].is_dir()
+        and paths[0].suffix.lower() != ".eml"
+    )
+    if single:
+        _next_one(paths[0], out, period, force)
+        return
+    if out is not None:
+        raise UsageProblem("next.out_with_many")
+    if period is not None:
+        raise UsageProblem("next.period_with_many")
+    from opsbook.nextperiod import next_many
+
+    msg_lang = normalize_lang(lang or _env_lang())
+    t = catalog(msg_lang)
+    results = next_many(paths, outdir=outdir, force=force, message_lang=msg_lang)
+    for result in results:
+        if result.ok and result.book is not None:
+            click.echo(
+                t(
+                    "next.wrote",
+                    path=result.output,
+                    source=result.source,
+                    period=result.book.period or "?",
+                    next=result.book.next_period,
+                )
+            )
+        else:
+            click.echo(t("cli.error_prefix") + (result.error or result.source), err=True)
+    failed = sum(1 for r in results if not r.ok)
+    click.echo(t("next.summary", ok=len(results) - failed, failed=failed))
+    click.get_current_context().exit(1 if failed else 0)
+
+
+@main.command("trend")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(readable=False, path_type=Path))
+@click.option(
+    "-o",
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="TREND.xlsx (table and charts) or TREND.docx (the table).",
+)
+@click.option("--team", is_flag=True, help="Several people: the team's roll-up of each period.")
+@click.option(
+    "--lang",
+    type=LANG_CHOICE,
+    default=None,
+    help="Language of the output (default: the first workbook's own).",
+)
+@click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
+@handle_errors
+def trend_cmd(
+    paths: tuple[Path, ...], out: Path, team: bool, lang: str | None, force: bool
+) -> None:
+    """KPIs of one person's or store's workbooks over periods (files, folders, .eml files),
+    in period order, with the change between periods and charts of the main KPIs."""
+    from opsbook.trend import trend
+
+    if out.suffix.lower() not in (".xlsx", ".docx"):
+        raise UsageProblem("trend.suffix", path=out)
+    result = trend(list(paths), team=team, lang=lang, out=out)
+    path = result.write(out, force=force, inputs=paths)
+    click.echo(catalog(result.lang)("cli.wrote", path=path))
 
 
 @main.command("rollup")
@@ -375,6 +526,7 @@ def _render_batch(
     default=None,
     help="Language of the output (default: the workbooks' own).",
 )
+@click.option("--no-charts", is_flag=True, help="Leave the native charts out of TEAM.docx.")
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
 @handle_errors
 def rollup_cmd(
@@ -384,6 +536,7 @@ def rollup_cmd(
     team: str | None,
     jobs: int | None,
     lang: str | None,
+    no_charts: bool,
     force: bool,
 ) -> None:
     """Combine filled workbooks (files, folders, .eml files) into a team workbook or summary."""
@@ -391,7 +544,7 @@ def rollup_cmd(
 
     check_rollup_output(out, force=force, inputs=paths)  # before the work of reading
     result = rollup(list(paths), roster=roster, lang=lang, team=team, jobs=jobs)
-    path = result.write(out, force=force)
+    path = result.write(out, force=force, charts=not no_charts)
     t = catalog(result.lang)
     click.echo(t("cli.wrote", path=path))
     for line in result.summary_lines():

@@ -13,6 +13,7 @@ roster's missing list and the roll-up's notes appended.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -785,8 +786,9 @@ class Rollup:
         values = {**self.report.fields, **self.report.tables}
         return build_workbook(self.spec, self.lang, values, extra_sheets=[self.person_sheet()])
 
-    def docx(self, *, reference_docx: Path | None = None) -> bytes:
-        """The team summary, with the per-person table, the missing list and the notes."""
+    def docx(self, *, reference_docx: Path | None = None, charts: bool = True) -> bytes:
+        """The team summary, with the per-person table, the missing list and the notes;
+        charts: the summary's native charts and the per-person ones (False: none)."""
         from generator.docx_writer import build_summary
 
         return build_summary(
@@ -795,11 +797,13 @@ class Rollup:
             lang=self.lang,
             missing="omit",
             reference_docx=reference_docx,
-            extra_blocks=self.appendix(),
+            extra_blocks=self.appendix(charts=charts),
+            charts=charts,
         )
 
-    def appendix(self) -> list[Block]:
-        """Blocks after the summary: how it was made, per-person KPIs, who is missing, notes."""
+    def appendix(self, *, charts: bool = True) -> list[Block]:
+        """Blocks after the summary: how it was made, per-person KPIs (a table, and a chart
+        per `[rollup] charts` id), who is missing, notes."""
         from generator.narrative import (
             Figures,
             Heading,
@@ -815,9 +819,8 @@ class Rollup:
         def ts(text: str) -> str:
             return typeset(text, self.lang)
 
-        tables = sum(
-            isinstance(b, TableBlock) for b in outline(self.spec, self.report, lang=self.lang)
-        )
+        summary = outline(self.spec, self.report, lang=self.lang, charts=charts)
+        tables = sum(isinstance(b, TableBlock) for b in summary)
         blocks: list[Block] = [
             Heading(1, ts(t("rollup.docx_heading"))),
             Para(ts(t("rollup.docx_intro", n=len(self.people)))),
@@ -826,9 +829,7 @@ class Rollup:
         ids = self.spec.rollup.kpis
         rows = []
         for p in self.people:
-            person = Report(self.spec.id, self.spec.version, self.lang, p.source,
-                            fields=dict(p.values), kpis=dict(p.kpis))  # fmt: skip
-            figures = Figures(self.spec, person, self.lang)
+            figures = Figures(self.spec, self.person_report(p), self.lang)
             shown = [figures.text(id_, table=True) or t("numfmt.not_applicable") for id_ in ids]
             rows.append((ts(usable_text(p.name) or "-"), *shown))
         share = 0.84 / max(len(ids), 1)
@@ -844,6 +845,8 @@ class Rollup:
                 centered=(False, *(True for _ in ids)),
             )
         )
+        if charts:
+            blocks.extend(self.people_charts(summary))
         if self.roster is not None:
             blocks.append(Heading(2, ts(t("rollup.docx_missing"))))
             if self.missing:
@@ -858,13 +861,49 @@ class Rollup:
             blocks.extend(Para(ts(usable_text(m) or "-"), role="note") for m in messages)
         return blocks
 
-    def write(self, out: Path, *, force: bool = False, reference_docx: Path | None = None) -> Path:
+    def person_report(self, p: Person) -> Report:
+        """One person's figures as a report (no tables), to format or chart them."""
+        return Report(self.spec.id, self.spec.version, self.lang, p.source,
+                      fields=dict(p.values), kpis=dict(p.kpis))  # fmt: skip
+
+    def people_charts(self, summary: Sequence[Block]) -> list[Block]:
+        """A bar chart per `[rollup] charts` id, a bar per person, numbered after the
+        summary's own charts. A team too large for a readable bar per person on a page gets a
+        line saying so instead (the per-person table has everyone)."""
+        from generator.chartdata import MAX_PEOPLE_CHARTED, ChartBlock, people_chart
+        from generator.narrative import Figures, Para, typeset, usable_number, usable_text
+
+        t = catalog(self.lang)
+        if len(self.people) > MAX_PEOPLE_CHARTED and self.spec.rollup.charts:
+            line = t("charts.too_many_people", n=len(self.people), max=MAX_PEOPLE_CHARTED)
+            return [Para(typeset(line, self.lang), role="note")]
+        figures = Figures(self.spec, self.report, self.lang)
+        names = [typeset(usable_text(p.name) or "-", self.lang) for p in self.people]
+        n = sum(isinstance(b, ChartBlock) for b in summary)
+        out: list[Block] = []
+        for id_ in self.spec.rollup.charts:
+            values = [usable_number(self.person_report(p).value(id_)) for p in self.people]
+            chart = people_chart(figures, id_, names, values)
+            if chart is not None:
+                n += 1
+                caption = t("charts.caption", n=n, title=chart.title)
+                out.append(dataclasses.replace(chart, caption=caption))
+        return out
+
+    def write(
+        self,
+        out: Path,
+        *,
+        force: bool = False,
+        reference_docx: Path | None = None,
+        charts: bool = True,
+    ) -> Path:
         """Write TEAM.xlsx or TEAM.docx (by its suffix) atomically; never over an input."""
         check_rollup_output(out, force=force, inputs=self.inputs)
         data = (
             self.xlsx()
             if out.suffix.lower() == ".xlsx"
-            else self.docx(reference_docx=reference_docx)
+            else self.docx(reference_docx=reference_docx, charts=charts)
         )
         write_atomic(out, data, force=force, inputs=self.inputs)
         return out
