@@ -33,6 +33,7 @@ from workbook.spec import (
     Table,
     placeholders,
 )
+from workbook.values import ValueType, number_text, parse_number
 
 # Table cells add the spec's unit to counts and plain numbers where units are a character or
 # two (185万人次, 6.5小时); English units are words ("1,850,000 visits") that would wrap a
@@ -372,6 +373,64 @@ def _cell_text(value: FieldValue, kind: str, figures: Figures) -> str | None:
     return _user_text(value, figures.lang)
 
 
+def own_metric_rows(
+    spec: Spec, section_id: str, figures: Figures, with_target: bool
+) -> list[tuple[str, ...]]:
+    """The person's own metrics of a section as KPI table rows: name, previous, current (as
+    typed, with the unit), change where both are numbers (percentage points between two
+    percentages), and no target. A row without a name or a current value is left out."""
+    dash = figures.t("numfmt.not_applicable")
+    rows: list[tuple[str, ...]] = []
+    for table in spec.tables:
+        if table.kind != "metrics" or spec.section_of(table.id).id != section_id:
+            continue
+        for raw in figures.report.tables.get(table.id, []):
+            name = _user_text(raw.get("name"), figures.lang)
+            current = _user_text(_as_text(raw.get("current")), figures.lang)
+            if name is None or current is None:
+                continue
+            unit = usable_text(raw.get("unit")) or ""
+            prev = _user_text(_as_text(raw.get("prev")), figures.lang)
+            cells = [
+                name,
+                _with_unit(prev, unit, figures) if prev else dash,
+                _with_unit(current, unit, figures),
+                _own_change(prev, current, figures) or dash,
+            ]
+            if with_target:
+                cells.append(dash)
+            rows.append(tuple(cells))
+    return rows
+
+
+def _as_text(value: FieldValue) -> FieldValue:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return number_text(value)
+    return value
+
+
+def _with_unit(text: str, unit: str, figures: Figures) -> str:
+    if not unit or text.endswith(unit) or text.endswith("%"):
+        return text
+    return figures.fmt.with_unit(text, unit)
+
+
+def _own_change(prev: str | None, current: str, figures: Figures) -> str | None:
+    """+12%, or +2.0 pp between two percentages; None when either is not a number."""
+    if prev is None:
+        return None
+    both_percent = prev.rstrip().endswith("%") and current.rstrip().endswith("%")
+    kind: ValueType = "percent" if both_percent else "number"
+    a, b = parse_number(prev, kind).value, parse_number(current, kind).value
+    if not isinstance(a, int | float) or not isinstance(b, int | float):
+        return None
+    if both_percent:
+        return figures.fmt.pp((b - a) * 100, short=True, signed=True)
+    if a == 0:
+        return None
+    return figures.fmt.change(b / a - 1)
+
+
 def _user_text(value: FieldValue, lang: str) -> str | None:
     text = usable_text(value)
     return None if text is None else typeset(text, lang)
@@ -530,14 +589,14 @@ class _Outline:
         # the user's own data: a subsection with no figure, table row or note makes no claims.
         has_data = (
             bool(notes)
-            or any(table_rows(table, self.fig) for table in self.spec.tables_of(sub.id))
+            or any(table_rows(table, self.fig) for table in self.list_tables(sub.id))
             or any(has_figures(s(self.lang), self.fig) for p in paragraphs for s in p.sentences)
         )
         for paragraph in paragraphs:
             rendered = render_paragraph(paragraph, self.fig, self.missing, keep_fixed=has_data)
             if rendered is not None:
                 out.append(Para(rendered.text, lead=rendered.lead))
-        for table in self.spec.tables_of(sub.id):
+        for table in self.list_tables(sub.id):
             rows = table_rows(table, self.fig)
             if not rows:
                 continue
@@ -558,12 +617,15 @@ class _Outline:
         out.extend(Para(text, role="note") for text in notes)
         return out
 
+    def list_tables(self, subsection_id: str) -> tuple[Table, ...]:
+        """The subsection's tables of its own (a metrics table is part of the KPI table)."""
+        return tuple(t for t in self.spec.tables_of(subsection_id) if t.kind == "list")
+
     def kpi_table(self, section: Section) -> TableBlock | None:
         metrics = [m for m in self.spec.metrics if m.section == section.id]
-        if not metrics:
-            return None
         with_target = any(m.target for m in metrics)
         rows = [row for m in metrics if (row := self.kpi_row(m, with_target)) is not None]
+        rows.extend(own_metric_rows(self.spec, section.id, self.fig, with_target))
         if not rows:
             return None
         header = self.t.list("docx.kpi_header")

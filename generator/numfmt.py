@@ -24,6 +24,7 @@ from decimal import ROUND_HALF_UP, Context, Decimal
 from functools import cache
 
 from workbook.i18n import Catalog, catalog, normalize_lang
+from workbook.values import percent_digits
 
 # Enough digits for the largest float (1.8e308) with two decimals.
 _CTX = Context(prec=400, rounding=ROUND_HALF_UP)
@@ -128,9 +129,7 @@ class NumberFormatter:
 
     def percent(self, fraction: float) -> str:
         """A fraction as a percentage: 0.025 -> 2.5%, 0.0045 -> 0.45%, 0.28 -> 28%."""
-        pct = _decimal(fraction).scaleb(2)
-        decimals = 2 if _round(pct, 2).copy_abs() < 1 else 1
-        return self.t("numfmt.percent", value=_text(_round(pct, decimals), strip=True))
+        return self.t("numfmt.percent", value=percent_digits(fraction))
 
     def change(self, fraction: float) -> str:
         """A signed relative change for tables: +12%, -11.8%, 0%."""

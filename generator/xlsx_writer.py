@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -46,6 +47,9 @@ COLOR_KPI_FONT = "#375623"
 COLOR_HEADER = "#D9E1F2"
 COLOR_SUB = "#EDEDED"
 COLOR_MISSING = "#F8CBAD"
+# A number typed as text ("126.5万", "412,300"): Excel's formulas skip it. Orange, as Excel's
+# "good/bad/neutral" styles do not use it, so it reads apart from red (impossible) and yellow.
+COLOR_TEXT_NUMBER = ("#F4B084", "#833C0C")
 # A figure larger than the whole it is part of: Excel's own "light red fill, dark red text" for
 # an error, its "yellow fill, dark yellow text" for a warning.
 COLOR_BREACH = {"error": ("#FFC7CE", "#9C0006"), "warning": ("#FFEB9C", "#9C5700")}
@@ -223,6 +227,9 @@ class _Writer:
             if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
                 value = dt.datetime(value.year, value.month, value.day)
             ws.write_datetime(row, col, value, cell_fmt)
+        elif isinstance(value, str):
+            # a number kept as typed ("126.5万"): a text cell, as a person's paste would leave it
+            ws.write_string(row, col, clean_text(value)[0], cell_fmt)
         else:
             ws.write_number(row, col, value, cell_fmt)
 
@@ -367,8 +374,8 @@ class _Writer:
             ws.set_row(row, 15 if limit <= 40 else 30 if limit <= 120 else 60)
         else:
             self.write_input(ws, row, COL_VALUE, f.type, self.values.get(f.id))
-            # percentages show their % sign in the cell itself
-            unit = "" if f.type == "percent" else self.spec.unit_text(f.unit, self.lang)
+            # percentages: the cell shows 12.00%, and the unit column says so too
+            unit = self.percent_unit if f.type == "percent" else self.unit_text(f.unit)
             ws.write_string(row, COL_UNIT, unit, self.unit_fmt)
             ws.write_string(row, COL_HINT, f.prompt(self.lang), self.note_fmt)
         self.validate(
@@ -383,6 +390,19 @@ class _Writer:
                 {
                     "type": "blanks",
                     "format": self.fmt(bg_color=COLOR_MISSING),
+                },
+            )
+        if f.type in NUMERIC_TYPES:
+            fill, font = COLOR_TEXT_NUMBER
+            ws.conditional_format(
+                row,
+                COL_VALUE,
+                row,
+                COL_VALUE,
+                {
+                    "type": "formula",
+                    "criteria": f"=ISTEXT({xl_rowcol_to_cell(row, COL_VALUE)})",
+                    "format": self.fmt(bg_color=fill, font_color=font),
                 },
             )
         for c in self.spec.checks:
@@ -414,11 +434,19 @@ class _Writer:
         self.layout.cells[k.id] = (sheet, row, COL_VALUE)
         return row + 1
 
+    @property
+    def percent_unit(self) -> str:
+        """The unit column of a percentage: the spec's "percent" unit, else "%"."""
+        return self.spec.unit_text("percent", self.lang) if "percent" in self.spec.units else "%"
+
+    def unit_text(self, unit: str | None) -> str:
+        return self.spec.unit_text(unit, self.lang)
+
     def kpi_unit(self, k: Kpi) -> str:
         if k.unit is not None:
             return self.spec.unit_text(k.unit, self.lang)
         if k.format in ("percent", "change"):
-            return ""  # the number format shows the % sign
+            return self.percent_unit
         if k.format == "money":
             return self.spec.unit_text("yuan", self.lang)
         if k.format == "ratio":
@@ -586,14 +614,32 @@ class _Writer:
         if errors:
             row += 1
             breaches = sum(1 for c in errors if c.breached(self.values))
-            ws.write_string(row, 0, self.t("cover.checks_failed"), self.fmt(bold=True))
+            ws.write_string(
+                row, 0, self.t("cover.checks_failed"), self.fmt(bold=True, valign="top")
+            )
             # TRUE + FALSE adds up to a number in Excel, WPS and LibreOffice alike.
             count = "+".join(f"({c.excel})" for c in errors)
             ws.write_formula(row, 1, f"={count}", self.kpi_fmt("count"), breaches)
             ws.write_string(row, 4, self.t("cover.checks_hint"), self.note_fmt)
+            ws.set_row(row, 48)  # room for the wrapped hint beside the count
             fill, font = COLOR_BREACH["error"]
             self.flag_above_zero(ws, row, 1, self.fmt(bg_color=fill, font_color=font))
+        self.write_text_numbers(ws, row + 1)
         ws.activate()
+
+    def write_text_numbers(self, ws: Any, row: int) -> None:
+        """How many figures are typed as text, which the workbook's formulas skip: each is
+        orange on its sheet; the hint says what to type instead."""
+        numeric = [f for f in self.spec.fields if f.type in NUMERIC_TYPES]
+        count = sum(1 for f in numeric if isinstance(self.values.get(f.id), str))
+        ws.write_string(row, 0, self.t("trust.text_numbers"), self.fmt(bold=True, valign="top"))
+        # TRUE + FALSE adds up to a number in Excel, WPS and LibreOffice alike.
+        formula = "+".join(f"ISTEXT({f.id})" for f in numeric)
+        ws.write_formula(row, 1, f"={formula}", self.kpi_fmt("count"), count)
+        ws.write_string(row, 4, self.t("trust.text_numbers_hint"), self.note_fmt)
+        ws.set_row(row, 60)
+        fill, font = COLOR_TEXT_NUMBER
+        self.flag_above_zero(ws, row, 1, self.fmt(bg_color=fill, font_color=font))
 
     @staticmethod
     def flag_above_zero(ws: Any, row: int, col: int, cell_format: Any) -> None:
@@ -847,3 +893,31 @@ def build_workbook(
 
 def numeric_field_ids(spec: Spec) -> tuple[str, ...]:
     return tuple(f.id for f in spec.fields if f.type in NUMERIC_TYPES)
+
+
+_STATIC: dict[tuple[int, str], frozenset[str]] = {}
+
+
+def static_values(spec: Spec, lang: str) -> frozenset[str]:
+    """What the generator itself writes into a blank workbook of this language: every text and
+    number outside formulas, normalized as labels. A filled cell holding one of them was not
+    typed by a person (workbook.reader's unread check)."""
+    key = (id(spec), lang)  # the spec is read once per process
+    if key in _STATIC:
+        return _STATIC[key]
+    from openpyxl import load_workbook
+
+    from workbook.reader import normalize_label
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # extensions openpyxl does not model (data bars)
+        wb = load_workbook(io.BytesIO(build_workbook(spec, lang)))
+    values = set()
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.value is not None and cell.data_type != "f":
+                    values.add(normalize_label(str(cell.value)))
+    wb.close()
+    _STATIC[key] = frozenset(values)
+    return _STATIC[key]

@@ -13,6 +13,7 @@ from opsbook.screening import BlankWorkbook, figures_filled, refuse_lock_file
 from workbook import spec as spec_mod
 from workbook.errors import UsageProblem
 from workbook.i18n import catalog, normalize_lang
+from workbook.period import parse_period
 from workbook.reader import read_workbook
 from workbook.report import Report
 
@@ -50,6 +51,10 @@ def new_workbook(
     for id_, value in (("store_name", store), ("period", period), ("author", author)):
         if value:
             prefill[id_] = value
+    # The days in a period people write the usual way (2026年Q3: 92, 2026年度: 365)
+    recognised = parse_period(prefill.get("period"))
+    if recognised is not None and prefill.get("period_days") in (None, ""):
+        prefill["period_days"] = recognised.days
     path = out if out is not None else Path(default_workbook_name(lang, store, period))
     require_suffix(path, ".xlsx")
     from generator.xlsx_writer import build_workbook  # loaded only by the commands that write xlsx
@@ -155,8 +160,11 @@ def read(path: Path) -> Report:
 
 def check(path: Path) -> Report:
     """The validation report of a filled workbook; `report.blocking` says whether the problems
-    stop a trustworthy summary (what `opsbook check` exits 1 for)."""
-    return read(path)
+    stop a trustworthy summary (what `opsbook check` exits 1 for). It also names every filled
+    cell that nothing read."""
+    from generator.xlsx_writer import static_values
+
+    return read_workbook(path, unread=static_values)
 
 
 def export(path: Path, fmt: Literal["json", "csv"]) -> str:

@@ -144,7 +144,7 @@ def test_the_sample_reads_back_exactly(tmp_path: Path, lang: str) -> None:
     assert report.fields["report_date"] == dt.date(2026, 10, 10)
     assert report.kpis == compute_kpis(SPEC, sample_values(lang))
     sample = sample_values(lang)
-    assert report.tables == {t.id: sample[t.id] for t in SPEC.tables}
+    assert report.tables == {t.id: sample.get(t.id, []) for t in SPEC.tables}
     assert report.issues == []
     assert not report.blocking
     wb = load_wb(path)
@@ -167,7 +167,7 @@ def test_a_blank_workbook_lists_every_required_field(tmp_path: Path) -> None:
     assert messages(report, "en")[0] == f"{S1}!B4: Period: required, but empty"
     assert report.blocking
     assert set(report.kpis.values()) == {None}
-    assert report.tables == {"problems": [], "actions": []}
+    assert report.tables == {t.id: [] for t in SPEC.tables}
 
 
 # -- values as people type them --------------------------------------------------------------
@@ -218,7 +218,7 @@ def test_percent_fields_a_number_is_a_fraction_text_reads_as_shown(tmp_path: Pat
     assert report.fields["plan_retention30"] is None
     cell = address(path, "plan_retention30")
     assert (
-        f"{cell}: {label('plan_retention30')}:2200% 超出允许范围 0% 至 100%;未采用。"
+        f"{cell}: {label('plan_retention30')}:2,200% 超出允许范围 0% 至 100%;未采用。"
         "如果想填 22%,请带上 % 号" in messages(report)
     )
     assert report.blocking
@@ -711,11 +711,16 @@ def test_a_part_larger_than_its_whole_is_an_error_naming_both_cells(tmp_path: Pa
     (unsold,) = [i for i in report.issues if i.id == "sku_unsold"]
     assert unsold.message("en") == (
         f"{report.cells['sku_unsold']}: Unsold SKUs = 900 exceeds SKUs on sale = 600 "
-        f"({report.cells['sku_total']}), yet unsold SKUs are among the SKUs on sale: check both "
-        "figures"
+        f"({report.cells['sku_total']}), yet unsold SKUs are among the SKUs on sale: this "
+        "cannot be right, so neither figure nor any KPI built on them goes into the summary or "
+        "a team total; check both"
     )
     assert report.blocking  # `opsbook check` exits 1: the summary would print a 150% share
-    assert report.fields["sku_unsold"] == 900  # the figures are kept as typed
+    # which of the two is wrong cannot be known: both are left out, like out-of-range values
+    assert report.fields["sku_unsold"] is None and report.fields["sku_total"] is None
+    assert report.kpis["unsold_rate"] is None
+    assert report.unusable["sku_unsold"].other_cell == report.cells["sku_total"]
+    assert report.fields["returned_orders"] == 10**6  # a warning keeps its figures
 
 
 def test_equal_parts_blanks_and_text_are_no_breach(tmp_path: Path) -> None:

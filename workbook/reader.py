@@ -13,7 +13,7 @@ import posixpath
 import re
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
@@ -32,7 +32,8 @@ from workbook.calc import NUMERIC_TYPES, compute_kpis
 from workbook.carried import NAME_SOURCE, Carried, read_carried
 from workbook.errors import UnreadableFile
 from workbook.i18n import normalize_lang
-from workbook.report import FieldValue, Issue, Report, Severity, TableRow
+from workbook.period import Period, parse_period
+from workbook.report import FieldValue, Issue, Report, Severity, TableRow, Unusable
 from workbook.spec import Field, FieldType, Kpi, Spec, Table, Text
 
 META_NAMES = ("opsbook_template", "opsbook_version", "opsbook_lang")
@@ -157,7 +158,7 @@ def normalize_formula(formula: str) -> str:
     return "".join(p if i % 2 else re.sub(r"\s+", "", p).upper() for i, p in enumerate(parts))
 
 
-def _normalize_label(text: str) -> str:
+def normalize_label(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).strip().casefold()
     text = text.removeprefix("▸").rstrip("*").strip()
     return re.sub(r"\s+", " ", text)
@@ -173,17 +174,21 @@ def _same(saved: Saved, computed: float | None) -> bool:
 
 
 def show(value: object, kind: str) -> str:
-    """A value as a message shows it: 1,234 · 12.5% · 2026-10-10 · — for blank."""
+    """A value as a message shows it: 1,234 · 12.5% · 2026-10-10 · — for blank; fractions
+    rounded as the summary rounds them (workbook.values.percent_digits, rounded)."""
     if value is None or value == "":
         return BLANK_SHOWN
     if isinstance(value, bool):
         return str(value).upper()
     if isinstance(value, int | float):
+        if not math.isfinite(value):
+            return str(value)
+        # rounded as the summary writes it (12.3%, 1,234.57), not 32.5928853755%
         if kind in ("percent", "change"):
-            return f"{v.number_text(round(value * 100, 10))}%"
+            return f"{v.percent_digits(value)}%"
         if isinstance(value, int) or value.is_integer():
             return f"{int(value):,}"
-        return f"{value:,.10f}".rstrip("0").rstrip(".")
+        return v.rounded(value, 2)
     if isinstance(value, dt.datetime) and value.time() == dt.time(0):
         return value.date().isoformat()
     if hasattr(value, "isoformat"):
@@ -274,14 +279,25 @@ def saved_results(
 # The reader
 
 
-def read_workbook(path: Path, spec: Spec | None = None) -> Report:
-    """Read a filled workbook into a Report; raise UnreadableFile for another template."""
+# What the generator writes into a blank workbook of a language: the texts and numbers it
+# writes itself, as normalized labels (generator.xlsx_writer.static_values).
+TemplateValues = Callable[[Spec, str], frozenset[str]]
+
+
+def read_workbook(
+    path: Path, spec: Spec | None = None, *, unread: TemplateValues | None = None
+) -> Report:
+    """Read a filled workbook into a Report; raise UnreadableFile for another template.
+
+    unread: also report every filled cell of the template's sheets that nothing read, given
+    what the generator writes itself (what `check` does; it costs a blank workbook's
+    generation, so `render` does not)."""
     from workbook.safety import open_checked
 
     spec = spec if spec is not None else spec_mod.load()
     wb, checked = open_checked(path, data_only=False)
     try:
-        return _Reader(path, spec, wb, checked.data).read()
+        return _Reader(path, spec, wb, checked.data).read(unread=unread)
     finally:
         wb.close()
 
@@ -298,6 +314,10 @@ class _Reader:
         self.issues: list[Issue] = []
         self.saved: dict[tuple[str, str], Saved] = {}
         self.text_numbers: set[str] = set()  # inputs holding a number stored as text
+        self.unusable: dict[str, Unusable] = {}  # figures nothing may be built on
+        self.read_cells: set[tuple[str, int, int]] = set()  # (sheet, row, col) of cells read
+        self._template_labels: tuple[frozenset[str], frozenset[str]] | None = None
+        self._period: tuple[Period | None] | None = None
 
     # -- issues ------------------------------------------------------------------------------
 
@@ -349,7 +369,7 @@ class _Reader:
             for index, ws in enumerate(self.worksheets.values()):
                 for (cell,) in ws.iter_rows(min_col=1, max_col=1):
                     if isinstance(cell.value, str) and cell.value.strip():
-                        key = _normalize_label(cell.value)
+                        key = normalize_label(cell.value)
                         self._labels.setdefault(key, []).append((index, ws.title, cell.row))
             for hits in self._labels.values():
                 hits.sort()
@@ -360,7 +380,7 @@ class _Reader:
         for inputs, rows whose column B is not a formula."""
         index = self._label_index()
         hits = {h for text in (item.label.zh_cn, item.label.en)
-                for h in index.get(_normalize_label(text), [])}  # fmt: skip
+                for h in index.get(normalize_label(text), [])}  # fmt: skip
         if not hits:
             return None
         section = self.spec.section_of(item.id)
@@ -455,6 +475,22 @@ class _Reader:
             value = str(getattr(value, "text", value))  # array or data-table formulas
         return value, cell.data_type == "f"
 
+    def number_format(self, where: Where, row: int | None = None, col: int | None = None) -> str:
+        """The cell's number format ("0%", "General", ...)."""
+        cell = self.sheet(where.sheet).cell(row or where.row, col or where.col)
+        return str(cell.number_format or "General")
+
+    def period(self) -> Period | None:
+        """The workbook's period, when its period field names one the usual way."""
+        if self._period is None:
+            found = None
+            if self.spec.period_field is not None:
+                where = self.locate(self.spec.field(self.spec.period_field))
+                if isinstance(where, Where):
+                    found = parse_period(self.raw(where)[0])
+            self._period = (found,)
+        return self._period[0]
+
     def units(self, item: Field) -> tuple[str, ...]:
         if item.unit is None:
             return ()
@@ -472,9 +508,14 @@ class _Reader:
         *,
         required: bool = False,
         units: tuple[str, ...] = (),
+        number_format: str = "General",
     ) -> v.Parsed:
         """Parse one input cell and record what was found; the value None when unusable."""
-        parsed = v.parse_value(raw, kind, formula=formula, units=units)
+        period = self.period() if kind == "date" else None
+        parsed = v.parse_value(
+            raw, kind, formula=formula, units=units, number_format=number_format,
+            period_start=period.start if period is not None else None,
+        )  # fmt: skip
         numeric = isinstance(raw, int | float) and not isinstance(raw, bool)
         shown_raw = v.number_text(raw) if numeric else show(raw, "text")
         if parsed.problem == "formula":
@@ -506,6 +547,15 @@ class _Reader:
             elif "placeholder" in notes:
                 self.issue("coerced", "info", "placeholder", id_, address, label=label,
                            raw=shown_raw)  # fmt: skip
+            elif "date_year" in notes and period is not None:
+                self.issue(
+                    "coerced", "info", "trust.date_year", id_, address, label=label,
+                    raw=shown_raw, value=shown_value, period=period.key,
+                )  # fmt: skip
+            elif "approx" in notes or "w_multiplier" in notes:
+                key = "trust.approx" if "approx" in notes else "trust.w_multiplier"
+                self.issue("coerced", "info", key, id_, address, label=label, raw=shown_raw,
+                           value=shown_value)  # fmt: skip
             else:
                 self.issue(
                     "coerced", "warning" if parsed.guessed else "info",
@@ -531,7 +581,7 @@ class _Reader:
             return None
         return modified if b"modified" in core else None
 
-    def read(self) -> Report:
+    def read(self, *, unread: TemplateValues | None = None) -> Report:
         version, lang = self.check_template()
         spec = self.spec
         report = Report(spec.id, version, lang, self.path.name)
@@ -550,9 +600,12 @@ class _Reader:
         for f in spec.fields:
             report.fields[f.id] = self.read_field(f, where[f.id], report)
         self.check_parts(report)
+        report.unusable = dict(self.unusable)
         self.read_kpis(where, report)
         for t in spec.tables:
             report.tables[t.id] = self.read_table(t, where[t.id], report)
+        if unread is not None:
+            self.report_unread(unread(spec, lang))
         order = {name: i for i, name in enumerate(self.wb.sheetnames)}
 
         def position(issue: Issue) -> tuple[int, int, int]:
@@ -567,6 +620,41 @@ class _Reader:
         report.issues = sorted(self.issues, key=position)
         report.carried = self.read_carried()
         return report
+
+    def report_unread(self, template: frozenset[str]) -> None:
+        """A warning for every filled cell of the template's sheets that nothing read: a row
+        someone added ("直播场次 86"), a figure typed beside its cell. Formulas, whatever the
+        generator writes itself (labels, hints, headers) and locked cells of a protected sheet
+        are not someone's input."""
+        # The sheets holding inputs, whatever they are called now: not the dashboard (locked
+        # formulas), a sheet someone added, or a team's per-person sheet.
+        sheets = {sheet for sheet, _, _ in self.read_cells}
+        for ws in self.worksheets.values():
+            if ws.title not in sheets:
+                continue
+            # On a protected sheet nobody typed into a locked cell: it is the template's.
+            protected = bool(ws.protection.sheet)
+            for row in ws.iter_rows():
+                for cell in row:
+                    value = cell.value
+                    if value is None or cell.data_type == "f" or not cell.row or not cell.column:
+                        continue
+                    if isinstance(value, str) and not value.strip():
+                        continue
+                    if (ws.title, cell.row, cell.column) in self.read_cells:
+                        continue
+                    if protected and cell.protection.locked:
+                        continue
+                    if normalize_label(str(value)) in template:
+                        continue
+                    if isinstance(value, int | float) and not isinstance(value, bool):
+                        raw = v.number_text(value)
+                    else:
+                        raw = show(value, "text")
+                    address = cell_address(ws.title, cell.row, cell.column)
+                    self.issue(
+                        "unread_cell", "warning", "trust.unread_cell", None, address, raw=raw
+                    )
 
     def read_carried(self) -> Carried | None:
         """Last period's commitments (workbook/carried.py), when the workbook carries them."""
@@ -623,10 +711,12 @@ class _Reader:
             self.note_found_by_label(f, found)
         address = found.address
         report.cells[f.id] = address
+        self.read_cells.add((found.sheet, found.row, found.col))
         raw, formula = self.raw(found)
         parsed = self.read_cell(
-            address, raw, formula, f.type, label, f.id, required=f.required, units=self.units(f)
-        )
+            address, raw, formula, f.type, label, f.id, required=f.required, units=self.units(f),
+            number_format=self.number_format(found),
+        )  # fmt: skip
         value = parsed.value
         if "text_number" in parsed.coercions and value is not None:
             self.text_numbers.add(f.id)
@@ -655,6 +745,7 @@ class _Reader:
                 value=show(value, f.type), min=show(low, f.type), max=show(high, f.type),
                 hint=hint,
             )  # fmt: skip
+            self.unusable[f.id] = Unusable(f.id, "out_of_range", address)
             return None
         if f.type == "count" and isinstance(value, float) and not value.is_integer():
             # Kept as typed for the KPIs; the summary prints counts rounded half up.
@@ -665,17 +756,31 @@ class _Reader:
 
     def check_parts(self, report: Report) -> None:
         """The spec's checks: a figure that is part of another never exceeds it (part > whole,
-        as the workbook's formula compares, but on the values as read)."""
-        for c in self.spec.checks:
-            if not c.breached(report.fields):
-                continue
+        as the workbook's formula compares, but on the values as read).
+
+        An error-level breach cannot be right, and which of the two figures is wrong cannot be
+        known: both are left out (None, recorded in `unusable`) like an out-of-range value, so
+        no KPI, sentence or team total is built on them. All checks see the values as read."""
+        breached = [c for c in self.spec.checks if c.breached(report.fields)]
+        for c in breached:
             part, whole = report.fields[c.part], report.fields[c.whole]
             pf, wf = self.spec.field(c.part), self.spec.field(c.whole)
-            self.issue("part_exceeds_whole", c.severity, "part_exceeds_whole", c.part,
+            key = "part_exceeds_whole" if c.severity == "warning" else "trust.part_exceeds_whole"
+            self.issue("part_exceeds_whole", c.severity, key, c.part,
                        report.cells.get(c.part), part=Label.of(pf.label),
                        part_value=show(part, pf.type), whole=Label.of(wf.label),
                        whole_value=show(whole, wf.type), whole_cell=report.cells.get(c.whole, "?"),
                        why=Label.of(c.why))  # fmt: skip
+        for c in breached:
+            if c.severity != "error":
+                continue
+            cells = report.cells.get(c.part), report.cells.get(c.whole)
+            for id_, other, (cell, other_cell) in ((c.part, c.whole, cells),
+                                                   (c.whole, c.part, cells[::-1])):  # fmt: skip
+                report.fields[id_] = None
+                self.unusable.setdefault(
+                    id_, Unusable(id_, "part_exceeds_whole", cell, other, other_cell)
+                )
 
     def read_kpis(self, where: Mapping[str, Where | Missing], report: Report) -> None:
         spec = self.spec
@@ -687,6 +792,7 @@ class _Reader:
         }
         env.update(computed)
         not_saved = 0
+        unusable = set(self.unusable)
         for k in spec.kpis:
             value = computed[k.id]
             found = where[k.id]
@@ -698,6 +804,7 @@ class _Reader:
                 self.note_found_by_label(k, found)
             address = found.address
             report.cells[k.id] = address
+            self.read_cells.add((found.sheet, found.row, found.col))
             raw, formula = self.raw(found)
             label = Label.of(k.label)
             kind = _KPI_KIND[k.format]
@@ -712,6 +819,8 @@ class _Reader:
                     )  # fmt: skip
                 elif saved is NOT_SAVED:  # shows blank: worth a note only if it has a value
                     not_saved += value is not None
+                elif value is None and self.inputs_of(k) & unusable:
+                    pass  # blank on purpose: the unusable figure was reported on its own
                 elif not _same(saved, value):
                     # Excel's COUNT skips a number stored as text, so the workbook shows the
                     # KPI blank (or computed without it) where opsbook reads the number.
@@ -731,7 +840,11 @@ class _Reader:
                 shown_typed = (
                     show(typed_value, k.format) if typed_value is not None else show(raw, "text")
                 )
-                if not inputs_present and typed_value is not None:
+                if (
+                    not inputs_present
+                    and typed_value is not None
+                    and not self.inputs_of(k) & unusable
+                ):
                     value = float(typed_value)
                     self.issue("kpi_overwritten", "warning", "kpi_typed_used", k.id, address,
                                label=label, typed=shown_typed)  # fmt: skip
@@ -758,19 +871,29 @@ class _Reader:
 
     def read_table(self, t: Table, found: Where | Missing, report: Report) -> list[TableRow]:
         if isinstance(found, Missing):
-            self.not_found(t, found, False)
+            # Workbooks made before the own-metrics tables existed simply have none.
+            if t.kind != "metrics" or found.broken:
+                self.not_found(t, found, False)
             return []
         if found.how == "label":
             self.note_found_by_label(t, found)
         report.cells[t.id] = found.range_address
+        last = self.typed_below(t, found)
+        if last > found.row2:
+            below = Where(found.sheet, found.row2 + 1, found.col, last, found.col2, found.how)
+            self.issue(
+                "rows_below_table", "info", "trust.rows_below_table", t.id, below.range_address,
+                label=Label.of(t.label), count=last - found.row2,
+            )  # fmt: skip
         rows: list[TableRow] = []
-        for number, row in enumerate(range(found.row, found.row2 + 1), 1):
+        for number, row in enumerate(range(found.row, last + 1), 1):
             values: TableRow = {}
             cells: dict[str, str] = {}
             for offset, column in enumerate(t.columns):
                 col = found.col + offset
                 address = cell_address(found.sheet, row, col)
                 raw, formula = self.raw(found, row, col)
+                self.read_cells.add((found.sheet, row, col))
                 if raw is None or (isinstance(raw, str) and not raw.strip()):
                     values[column.id] = None
                     continue
@@ -778,7 +901,10 @@ class _Reader:
                     f"{t.label.zh_cn} 第 {number} 行 · {column.label.zh_cn}",
                     f"{t.label.en}, row {number} · {column.label.en}",
                 )
-                values[column.id] = self.table_cell(address, raw, formula, column.type, label, t.id)
+                values[column.id] = self.table_cell(
+                    address, raw, formula, column.type, label, t.id,
+                    self.number_format(found, row, col),
+                )  # fmt: skip
                 cells[column.id] = address
             if any(x is not None for x in values.values()):
                 rows.append(values)
@@ -786,17 +912,64 @@ class _Reader:
                     report.cells[f"{t.id}.{len(rows)}.{column_id}"] = address
         return rows
 
+    def typed_below(self, t: Table, found: Where) -> int:
+        """The last row of the table as typed: rows typed right below its range (where the
+        sheet has no input cells) belong to it, up to the first empty row or template row."""
+        ws = self.sheet(found.sheet)
+        last = found.row2
+        width = len(t.columns)
+        while last < ws.max_row:
+            cells = [ws.cell(last + 1, found.col + c) for c in range(width)]
+            if not any(c.value not in (None, "") and str(c.value).strip() for c in cells):
+                break
+            if any(c.data_type == "f" for c in cells) or self.is_template_row(cells[0].value):
+                break
+            last += 1
+        return last
+
+    def is_template_row(self, first: object) -> bool:
+        """Column A holds what the generator writes: a label, a heading, a table's title."""
+        if not isinstance(first, str) or not first.strip():
+            return False
+        text = normalize_label(first)
+        if self._template_labels is None:
+            spec = self.spec
+            items: list[Field | Kpi | Table] = [*spec.fields, *spec.kpis, *spec.tables]
+            labels = frozenset(
+                normalize_label(x.label(lang)) for lang in spec_mod.LANGS for x in items
+            )
+            texts = [s.title for s in spec.sections] + [s.title for s in spec.subsections]
+            titles = frozenset(
+                normalize_label(title(lang))
+                for lang in spec_mod.LANGS
+                for title in texts
+                if title is not None
+            )
+            self._template_labels = (labels, titles)
+        known, titles = self._template_labels
+        return text in known or any(title and title in text for title in titles)
+
     def table_cell(
-        self, address: str, raw: Any, formula: bool, kind: FieldType, label: Label, id_: str
+        self,
+        address: str,
+        raw: Any,
+        formula: bool,
+        kind: FieldType,
+        label: Label,
+        id_: str,
+        number_format: str = "General",
     ) -> FieldValue:
         """A table cell: like an input, but a date column keeps text that is not a date."""
         if kind == "date" and not formula:
-            parsed = v.parse_date(raw)
+            period = self.period()
+            parsed = v.parse_date(raw, period.start if period is not None else None)
             if parsed.problem == "not_date" and isinstance(raw, str):
                 text = v.parse_value(raw, "text")
                 if text.value is not None:
                     self.issue("kept_as_text", "info", "kept_as_text", id_, address, label=label,
                                raw=show(text.value, "text"))  # fmt: skip
                     return text.value
-        parsed = self.read_cell(address, raw, formula, kind, label, id_)
+        parsed = self.read_cell(
+            address, raw, formula, kind, label, id_, number_format=number_format
+        )
         return parsed.value

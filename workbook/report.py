@@ -40,6 +40,22 @@ class Issue:
         return f"{self.cell}: {text}" if self.cell else text
 
 
+UnusableReason = Literal["out_of_range", "part_exceeds_whole"]
+
+
+@dataclass(frozen=True)
+class Unusable:
+    """A figure the workbook holds but nothing may be built on: out of its range, or one of a
+    part and its whole where the part is larger (which of the two is wrong cannot be known, so
+    both are left out). Its field value is None; every KPI reading it is blank."""
+
+    id: str
+    reason: UnusableReason
+    cell: str | None  # "sheet!B12"
+    other: str | None = None  # part_exceeds_whole: the other figure's id
+    other_cell: str | None = None
+
+
 @dataclass
 class Report:
     """Every field, KPI and table of one filled workbook, plus what was found on the way."""
@@ -53,6 +69,8 @@ class Report:
     tables: dict[str, list[TableRow]] = field(default_factory=dict)
     cells: dict[str, str] = field(default_factory=dict)  # id -> "sheet!B12"
     issues: list[Issue] = field(default_factory=list)
+    # Figures left out of every KPI, sentence and team total, by id (see Unusable).
+    unusable: dict[str, Unusable] = field(default_factory=dict)
     # When the workbook was last saved (its document properties, UTC), if it says so.
     saved_at: dt.datetime | None = None
     # Last period's commitments, when `opsbook next` carried them into this workbook.

@@ -149,6 +149,9 @@ class Table:
     rows: int
     label: Text
     columns: tuple[Column, ...]
+    # "list": its own table in the summary (problems, actions); "metrics": the person's own
+    # metrics (name, previous, current, unit, note), rows of the section's KPI table.
+    kind: Literal["list", "metrics"] = "list"
 
 
 @dataclass(frozen=True)
@@ -283,6 +286,8 @@ class Spec:
     metrics: tuple[Metric, ...]
     blanks: tuple[str, ...]
     cover_summary: tuple[str, ...] = ()
+    # The text field naming the period ("2026年Q3"): a date typed without a year takes its year.
+    period_field: str | None = None
     charts: tuple[Chart, ...] = ()
     rollup: RollupSpec = RollupSpec()
     checks: tuple[Check, ...] = ()
@@ -351,6 +356,21 @@ def placeholders(sentence: str) -> tuple[Placeholder, ...]:
             raise SpecError(f"placeholder {{{m.group(1)}}} has too many parts")
         found.append(Placeholder(m.group(0), id_, fmt, ref))
     return tuple(found)
+
+
+TABLE_KINDS = ("list", "metrics")
+METRICS_COLUMNS = ("name", "prev", "current", "unit", "note")
+
+
+def _table_kind(t: Mapping[str, Any]) -> Literal["list", "metrics"]:
+    kind = t.get("kind", "list")
+    if kind == "metrics":
+        if tuple(c["id"] for c in t["columns"]) != METRICS_COLUMNS:
+            raise SpecError(f"table {t['id']!r}: a metrics table has columns {METRICS_COLUMNS}")
+        return "metrics"
+    if kind != "list":
+        raise SpecError(f"table {t['id']!r}: kind {kind!r} is not one of {TABLE_KINDS}")
+    return "list"
 
 
 def _topological(kpis: tuple[Kpi, ...]) -> tuple[Kpi, ...]:
@@ -506,6 +526,7 @@ def from_dict(data: dict[str, Any]) -> Spec:
                 )
                 for c in t["columns"]
             ),
+            kind=_table_kind(t),
         )
         for t in data.get("tables", [])
     )
@@ -572,6 +593,7 @@ def from_dict(data: dict[str, Any]) -> Spec:
         metrics=metrics,
         blanks=tuple(data.get("blanks", ())),
         cover_summary=tuple(data.get("cover_summary", ())),
+        period_field=data.get("period_field"),
         charts=charts,
         rollup=RollupSpec(
             person=data.get("rollup", {}).get("person"),
@@ -687,6 +709,8 @@ def _validate(spec: Spec) -> None:
                     f"chart {chart.title.en!r}: no metric with a previous value "
                     f"has current {current!r}"
                 )
+    if spec.period_field is not None and not spec.has(spec.period_field):
+        raise SpecError(f"period_field: unknown id {spec.period_field!r}")
     for id_ in spec.cover_summary:
         if not spec.has(id_):
             raise SpecError(f"cover_summary: unknown id {id_!r}")

@@ -22,7 +22,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Literal
 
 from workbook import expr
@@ -37,10 +37,13 @@ Coercion = Literal[
     "currency",  # a currency sign or unit removed
     "fullwidth",  # full-width digits or punctuation
     "multiplier",  # 万, 亿, k ...
+    "w_multiplier",  # w or W read as 万
+    "approx",  # 约, 左右, ≈ removed: an approximate figure taken as it is
     "unit",  # the field's own unit word removed ("36款")
     "percent_assumed",  # text without % in a percent field, read as a percentage (guess)
     "formula",  # a formula of plain arithmetic, evaluated
     "date_text",  # a date typed as text
+    "date_year",  # a month and day without a year: the year comes from the period
     "date_serial",  # a number read as an Excel date serial (guess)
     "time_dropped",  # a date with a time of day: the time is dropped
     "to_text",  # a number or boolean in a text field, written as text
@@ -73,7 +76,12 @@ _MULTIPLIERS: tuple[tuple[str, Decimal], ...] = (  # longest first
     ("千", Decimal(10) ** 3),
     ("k", Decimal(10) ** 3),
     ("K", Decimal(10) ** 3),
+    ("w", Decimal(10) ** 4),  # 万, as typed on a Latin keyboard: 18.6w
+    ("W", Decimal(10) ** 4),
 )
+# An approximate figure: the number is taken, with a note ("约795万", "795万左右").
+_APPROX_PREFIXES = ("大约", "约合", "约", "≈", "~")
+_APPROX_SUFFIXES = ("左右",)
 _CURRENCY_PREFIXES = ("¥", "RMB", "CNY", "$")
 _CURRENCY_SUFFIXES = ("元", "RMB", "CNY")
 _MINUS_SIGNS = "\u2212\u2012\u2013\u2014\ufe63"
@@ -84,6 +92,7 @@ _DATE = re.compile(
     r"(?:[ T]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
 )
 _COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_MONTH_DAY = re.compile(r"^(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?$")
 # Excel serial numbers of the dates the workbook accepts (2000-01-01 .. 2100-12-31).
 _SERIAL_MIN, _SERIAL_MAX = 36526, 73415
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
@@ -145,14 +154,27 @@ def is_error_value(raw: object) -> bool:
     return text in ERROR_VALUES or bool(_LIBREOFFICE_ERROR.match(raw.strip()))
 
 
+def is_percent_format(number_format: str) -> bool:
+    """The cell's number format shows a percentage (0%, 0.0%, +0.00%;-0.00%), outside quotes."""
+    return "%" in re.sub(r'"[^"]*"|\\.', "", number_format or "")
+
+
 def parse_value(
-    raw: object, kind: ValueType, *, formula: bool = False, units: tuple[str, ...] = ()
+    raw: object,
+    kind: ValueType,
+    *,
+    formula: bool = False,
+    units: tuple[str, ...] = (),
+    number_format: str = "General",
+    period_start: dt.date | None = None,
 ) -> Parsed:
     """Read one cell's content for a field type.
 
     raw: the cell value as openpyxl gives it (None, str, int, float, bool, date, datetime, time);
     formula: the cell holds a formula (raw is its text, starting with "="); units: the field's
-    unit words in every locale ("款", "items"), accepted after a number.
+    unit words in every locale ("款", "items"), accepted after a number; number_format: the
+    cell's, so that a number shown as a percentage in a text field reads as shown (12%);
+    period_start: the period's first day, for a date typed without a year (parse_date).
     """
     if raw is None:
         return BLANK
@@ -161,9 +183,9 @@ def parse_value(
     if is_error_value(raw):
         return Parsed(None, problem="error")
     if kind == "text":
-        return _parse_text(raw)
+        return _parse_text(raw, number_format)
     if kind == "date":
-        return parse_date(raw)
+        return parse_date(raw, period_start)
     return parse_number(raw, kind, units)
 
 
@@ -187,10 +209,14 @@ def _parse_formula(text: str, kind: ValueType, units: tuple[str, ...]) -> Parsed
 # Text
 
 
-def _parse_text(raw: object) -> Parsed:
+def _parse_text(raw: object, number_format: str = "General") -> Parsed:
     if isinstance(raw, bool):
         return Parsed("TRUE" if raw else "FALSE", ("to_text",))
     if isinstance(raw, int | float):
+        if is_percent_format(number_format) and math.isfinite(raw):
+            # "12%" typed where the cell is not text: Excel, WPS and LibreOffice store 0.12
+            # with a % format. It is read as shown, as typed: 12% (0.125 -> 12.5%).
+            return Parsed(f"{number_text(round(raw * 100, 10))}%")
         return Parsed(number_text(raw), ("to_text",))
     if isinstance(raw, dt.datetime):
         if raw.time() == dt.time(0):
@@ -214,6 +240,40 @@ def number_text(value: float) -> str:
     if "e" in text and 1e-6 <= abs(value) < 1e16:  # the range people type: no exponent
         text = format(Decimal(text), "f")
     return text
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers as a person reads them (the summary, `check` messages): one definition of rounding
+
+_ROUNDING = Context(prec=400, rounding=ROUND_HALF_UP)  # enough for the largest float
+
+
+def rounded(value: float, decimals: int, *, group: bool = True) -> str:
+    """value rounded half-up (on the decimal a person reads: 0.125 -> 0.13) to at most
+    `decimals` places, trailing zeros dropped, with thousands separators. NaN and infinities
+    raise ValueError."""
+    return _rounded(_exact(value), decimals, group=group)
+
+
+def percent_digits(fraction: float) -> str:
+    """A fraction as a percentage without its sign, as the summary writes it: one decimal, two
+    below 1% (0.325928 -> "32.6", 0.0045 -> "0.45", 0.28 -> "28")."""
+    pct = _exact(fraction).scaleb(2)
+    small = abs(_ROUNDING.quantize(pct, Decimal("0.01"))) < 1
+    return _rounded(pct, 2 if small else 1)
+
+
+def _exact(value: float) -> Decimal:
+    if isinstance(value, bool) or not math.isfinite(value):
+        raise ValueError(f"not a finite number: {value!r}")
+    # repr gives the shortest decimal that round-trips: 0.125 stays 0.125, not 0.12499...
+    return Decimal(value) if isinstance(value, int) else Decimal(repr(float(value)))
+
+
+def _rounded(d: Decimal, decimals: int, *, group: bool = True) -> str:
+    q = _ROUNDING.quantize(d, Decimal(1).scaleb(-decimals))
+    text = format(q.copy_abs() if q.is_zero() else q, ",f" if group else "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -253,6 +313,15 @@ def _number_from_text(raw: str, kind: ValueType, units: tuple[str, ...]) -> Pars
         return Parsed(None, ("placeholder",))
     if len(text) > 64:
         return Parsed(None, problem="not_number")
+    approx = next((p for p in _APPROX_PREFIXES if text.startswith(p)), None)
+    if approx is not None and len(text) > len(approx):
+        coercions.append("approx")
+        text = text[len(approx) :].strip()
+    approx = next((p for p in _APPROX_SUFFIXES if text.endswith(p)), None)
+    if approx is not None and len(text) > len(approx):
+        if "approx" not in coercions:
+            coercions.append("approx")
+        text = text[: -len(approx)].strip()
     sign, text = _take_sign(text)
     if kind == "money":
         prefix = next((p for p in _CURRENCY_PREFIXES if text.upper().startswith(p)), None)
@@ -279,7 +348,7 @@ def _number_from_text(raw: str, kind: ValueType, units: tuple[str, ...]) -> Pars
     else:
         word = next((w for w, _ in _MULTIPLIERS if text.endswith(w) and len(text) > len(w)), None)
         if word is not None:
-            coercions.append("multiplier")
+            coercions.append("w_multiplier" if word in "wW" else "multiplier")
             factor = dict(_MULTIPLIERS)[word]
             text = text[: -len(word)].strip()
         if kind == "percent":
@@ -307,8 +376,12 @@ def _take_sign(text: str) -> tuple[int, str]:
 # Dates
 
 
-def parse_date(raw: object) -> Parsed:
-    """A date: date cells, ISO-like and Chinese text forms, Excel serials (a guess)."""
+def parse_date(raw: object, period_start: dt.date | None = None) -> Parsed:
+    """A date: date cells, ISO-like and Chinese text forms, Excel serials (a guess).
+
+    period_start: the first day of the workbook's period; a month and day without a year
+    ("7月8日") is then the first such date on or after it (a deadline in January of a fourth
+    quarter is next year's)."""
     if isinstance(raw, dt.datetime):
         if raw.time() != dt.time(0):
             return Parsed(raw.date(), ("time_dropped",))
@@ -330,9 +403,22 @@ def parse_date(raw: object) -> Parsed:
         return Parsed(None, ("placeholder",))
     m = _DATE.match(text) or _COMPACT_DATE.match(text)
     if m is None:
-        return Parsed(None, problem="not_date")
+        return _month_day(text, period_start)
     try:
         value = dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
     except ValueError:
         return Parsed(None, problem="not_date")
     return Parsed(value, ("date_text",))
+
+
+def _month_day(text: str, period_start: dt.date | None) -> Parsed:
+    """ "7月8日" with the year from the period (see parse_date); not a date without one."""
+    m = _MONTH_DAY.match(text)
+    if m is None or period_start is None:
+        return Parsed(None, problem="not_date")
+    month, day = int(m.group(1)), int(m.group(2))
+    year = period_start.year + ((month, day) < (period_start.month, period_start.day))
+    try:
+        return Parsed(dt.date(year, month, day), ("date_text", "date_year"))
+    except ValueError:
+        return Parsed(None, problem="not_date")
