@@ -289,6 +289,8 @@ class _Writer:
                 return self.spec.item(node.name).label(self.lang)
             if isinstance(node, expr.Neg):
                 return "−" + words(node.operand, 3)
+            if not isinstance(node, expr.BinOp):  # comparisons and functions: conditions only
+                return expr.to_excel(node)
             prec = 1 if node.op in "+-" else 2
             sym = {"+": " + ", "-": " − ", "*": " × ", "/": " ÷ "}[node.op]
             text = words(node.left, prec) + sym + words(node.right, prec, True)

@@ -12,6 +12,9 @@ from typing import Literal
 from workbook.i18n import catalog
 
 Severity = Literal["error", "warning", "info"]
+# What the person chose for a summary sentence on its sheet (docs/narrative.md): "auto" the
+# data's own wording (the default), "keep" the template's full wording, "drop", "rewrite".
+CHOICES = ("auto", "keep", "drop", "rewrite")
 FieldValue = float | int | str | dt.date | None
 TableRow = dict[str, FieldValue]
 
@@ -37,6 +40,14 @@ class Issue:
         return f"{self.cell}: {text}" if self.cell else text
 
 
+@dataclass(frozen=True)
+class SentenceChoice:
+    """The person's choice for one summary sentence, from its review row on the sheet."""
+
+    choice: str = "auto"  # one of CHOICES
+    text: str | None = None  # their wording, for "rewrite"
+
+
 @dataclass
 class Report:
     """Every field, KPI and table of one filled workbook, plus what was found on the way."""
@@ -52,6 +63,8 @@ class Report:
     issues: list[Issue] = field(default_factory=list)
     # When the workbook was last saved (its document properties, UTC), if it says so.
     saved_at: dt.datetime | None = None
+    # Sentence id -> the person's choice for it and their own wording (rewrite), if any.
+    choices: dict[str, SentenceChoice] = field(default_factory=dict)
 
     def value(self, id_: str) -> FieldValue:
         """A field or KPI value by id (None when blank)."""
