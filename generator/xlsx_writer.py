@@ -11,10 +11,12 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
+from generator.narrative import typeset
 from workbook import expr
 from workbook.calc import NUMERIC_TYPES, compute_kpis
 from workbook.i18n import Catalog, catalog
-from workbook.spec import Field, Kpi, Section, Spec, Table
+from workbook.report import CHOICES
+from workbook.spec import Field, Kpi, Section, Sentence, Spec, Table, placeholders
 from workbook.values import clean_text
 
 META_SHEET = "_opsbook"
@@ -110,6 +112,8 @@ class _Writer:
             },
         )
         self.layout = _Layout()
+        self._review_hinted: set[str] = set()
+        self.review_count: dict[str, int] = {}
         self._formats: dict[tuple[tuple[str, Any], ...], Any] = {}
 
     # -- formats ---------------------------------------------------------------------------
@@ -329,7 +333,93 @@ class _Writer:
                 row = self.write_field_row(ws, name, row, f)
             for table in self.spec.tables_of(sub.id):
                 row = self.write_table(ws, name, row, table)
+            row = self.write_review(ws, name, row, sub.id, last_col)
             row += 1  # a blank row between subsections
+
+    # -- sentence review rows (docs/narrative.md) ---------------------------------------------
+
+    def sentence_preview(self, sentence: Sentence) -> str:
+        """What the summary says for a sentence, its figures shown as 【label】, then the
+        template's own wording when there is one."""
+
+        def labelled(text: str) -> str:
+            text = typeset(text, self.lang)
+            for ph in placeholders(text):
+                label = self.spec.item(ph.id).label(self.lang)
+                text = text.replace(ph.raw, self.t("narrative.review_figure", label=label), 1)
+            return text
+
+        lines = []
+        if sentence.variants:
+            line = self.t("narrative.review_auto_data", text=labelled(sentence(self.lang)))
+            if sentence.conditional:
+                line += self.t("narrative.review_variants")
+            lines.append(line)
+            if sentence.template is not None:
+                template = labelled(sentence.template(self.lang))
+                lines.append(self.t("narrative.review_template", text=template))
+        elif sentence.template is not None:
+            template = labelled(sentence.template(self.lang))
+            lines.append(self.t("narrative.review_template_only", text=template))
+        return "\n".join(lines)
+
+    def write_review(self, ws: Any, sheet: str, row: int, sub_id: str, last_col: int) -> int:
+        """One row per summary sentence of the subsection: a drop-down (from the data / template
+        wording / drop / rewrite) and the wording, then a row for the person's own sentence.
+        Plain cells and data validation only: no macro, the same in Excel, WPS and LibreOffice."""
+        sentences = [s for p in self.spec.paragraphs_of(sub_id) for s in p.sentences]
+        if not sentences:
+            return row
+        choices = self.t.list("narrative.choices")
+        if sheet not in self._review_hinted:
+            self._review_hinted.add(sheet)
+            ws.merge_range(row, 0, row, last_col, self.t("narrative.review_title"),
+                           self.fmt(bold=True, font_color=COLOR_KPI_FONT))  # fmt: skip
+            row += 1
+            ws.merge_range(row, 0, row, last_col, self.t("narrative.review_hint"),
+                           self.fmt(italic=True, font_color="#595959", text_wrap=True))  # fmt: skip
+            ws.set_row(row, 30)
+            row += 1
+        for sentence in sentences:
+            self.review_count[sheet] = number = self.review_count.get(sheet, 0) + 1
+            ws.write_string(
+                row, COL_LABEL, self.t("narrative.review_label", n=number),
+                self.label_fmt,
+            )  # fmt: skip
+            chosen = self.values.get(sentence.name)
+            index = CHOICES.index(chosen) if chosen in CHOICES else 0
+            ws.write_string(row, COL_VALUE, choices[index], self.input_fmt("text"))
+            ws.data_validation(
+                row, COL_VALUE, row, COL_VALUE,
+                {
+                    "validate": "list",
+                    "source": choices,
+                    "input_title": self.t("narrative.choice_prompt_title"),
+                    "input_message": self.t("narrative.choice_prompt"),
+                    "error_title": self.t("validation.error_title"),
+                    "error_message": self.t("narrative.choice_prompt"),
+                    "error_type": "stop",
+                },
+            )  # fmt: skip
+            preview = self.sentence_preview(sentence)
+            ws.merge_range(row, COL_UNIT, row, last_col, preview, self.note_fmt)
+            ws.set_row(row, 15 * max(2, 1 + len(preview) // (48 if self.lang == "zh-CN" else 90)))
+            self.layout.cells[sentence.name] = (sheet, row, COL_VALUE)
+            row += 1
+            ws.write_string(row, COL_LABEL, self.t("narrative.review_rewrite"), self.label_fmt)
+            ws.merge_range(row, COL_VALUE, row, last_col, "", self.input_fmt("text"))
+            self.write_input(ws, row, COL_VALUE, "text", self.values.get(f"{sentence.name}_text"))
+            ids: list[str] = []
+            for text in sentence.texts("zh-CN"):
+                ids.extend(ph.id for ph in placeholders(text) if ph.id not in ids)
+            markers = " ".join("{" + i + "}" for i in ids)
+            self.validate(ws, row, COL_VALUE, "text", self.t("narrative.review_rewrite"),
+                          self.t("narrative.review_rewrite_hint", markers=markers)[:255],
+                          None, 500)  # fmt: skip
+            ws.set_row(row, 30)
+            self.layout.cells[f"{sentence.name}_text"] = (sheet, row, COL_VALUE)
+            row += 1
+        return row
 
     def write_field_row(self, ws: Any, sheet: str, row: int, f: Field) -> int:
         label = f.label(self.lang) + (" *" if f.required else "")

@@ -30,8 +30,8 @@ from workbook import spec as spec_mod
 from workbook import values as v
 from workbook.calc import NUMERIC_TYPES, compute_kpis
 from workbook.errors import UnreadableFile
-from workbook.i18n import normalize_lang
-from workbook.report import FieldValue, Issue, Report, Severity, TableRow
+from workbook.i18n import catalog, normalize_lang
+from workbook.report import CHOICES, FieldValue, Issue, Report, SentenceChoice, Severity, TableRow
 from workbook.spec import Field, FieldType, Kpi, Spec, Table, Text
 
 META_NAMES = ("opsbook_template", "opsbook_version", "opsbook_lang")
@@ -552,6 +552,7 @@ class _Reader:
         self.read_kpis(where, report)
         for t in spec.tables:
             report.tables[t.id] = self.read_table(t, where[t.id], report)
+        report.choices = self.read_choices()
         order = {name: i for i, name in enumerate(self.wb.sheetnames)}
 
         def position(issue: Issue) -> tuple[int, int, int]:
@@ -565,6 +566,36 @@ class _Reader:
 
         report.issues = sorted(self.issues, key=position)
         return report
+
+    def read_choices(self) -> dict[str, SentenceChoice]:
+        """The person's choice for each summary sentence (its review rows, by defined name:
+        say_<id> and say_<id>_text). A choice is read in either language; a sentence whose rows
+        are gone (an older workbook) or untouched is "auto"; text typed in the rewrite row with
+        no choice made is a rewrite (docs/narrative.md)."""
+        words: dict[str, str] = {}
+        for lang in spec_mod.LANGS:
+            for word, choice in zip(catalog(lang).list("narrative.choices"), CHOICES, strict=True):
+                words[_normalize_label(word)] = choice
+        choices: dict[str, SentenceChoice] = {}
+        for p in self.spec.paragraphs:
+            for sentence in p.sentences:
+                choice_cell = self.by_name(sentence.name)
+                text_cell = self.by_name(f"{sentence.name}_text")
+                chosen = "auto"
+                if isinstance(choice_cell, Where):
+                    raw, formula = self.raw(choice_cell)
+                    if isinstance(raw, str) and not formula:
+                        chosen = words.get(_normalize_label(raw), "auto")
+                text = None
+                if isinstance(text_cell, Where):
+                    raw, formula = self.raw(text_cell)
+                    if isinstance(raw, str) and not formula and raw.strip():
+                        text = v.clean_text(raw)[0] or None
+                if text is not None and chosen == "auto":
+                    chosen = "rewrite"
+                if chosen != "auto" or text is not None:
+                    choices[sentence.id] = SentenceChoice(chosen, text)
+        return choices
 
     def not_found(self, item: Field | Kpi | Table, found: Missing, required: bool) -> None:
         label = Label.of(item.label)

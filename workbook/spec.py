@@ -844,9 +844,10 @@ def _validate_variants(spec: Spec, sentence: Sentence) -> None:
         raise SpecError(f"{where}: no variant for a missing figure (missing = true)")
     ids = sorted({r for n in nodes if n is not None for r in expr.references(n)})
     probes = [_PROBES.get(figure_kind(spec, i), _PROBES_DEFAULT) for i in ids]
+    chosen = [n for n, v in zip(nodes, sentence.variants, strict=True) if not v.missing]
     for values in itertools.islice(itertools.product(*probes), 20000):
         env = dict(zip(ids, values, strict=True))
-        if not any(n is None or expr.evaluate(n, env) for n in nodes):
+        if not any(n is None or expr.evaluate(n, env) for n in chosen):
             shown = ", ".join(f"{k}={v:g}" for k, v in env.items())
             raise SpecError(f"{where}: no variant holds when {shown}")
 
