@@ -12,10 +12,11 @@ import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from generator.narrative import typeset
+from generator.preview import PreviewFormula, preview_text
 from workbook import expr
 from workbook.calc import NUMERIC_TYPES, compute_kpis
 from workbook.i18n import Catalog, catalog
-from workbook.report import CHOICES
+from workbook.report import CHOICES, Report, SentenceChoice
 from workbook.spec import Field, Kpi, Section, Sentence, Spec, Table, placeholders
 from workbook.values import clean_text
 
@@ -114,6 +115,23 @@ class _Writer:
         self.layout = _Layout()
         self._review_hinted: set[str] = set()
         self.review_count: dict[str, int] = {}
+        self.previews = PreviewFormula(spec, lang)
+        self.preview_report = Report(
+            spec.id,
+            spec.version,
+            lang,
+            "",
+            fields={f.id: self.values.get(f.id) for f in spec.fields},
+            kpis=dict(self.kpi_values),
+            choices={
+                s.id: SentenceChoice(
+                    str(self.values.get(s.name) or "auto"), self.values.get(f"{s.name}_text")
+                )
+                for p in spec.paragraphs
+                for s in p.sentences
+                if self.values.get(s.name) or self.values.get(f"{s.name}_text")
+            },
+        )
         self._formats: dict[tuple[tuple[str, Any], ...], Any] = {}
 
     # -- formats ---------------------------------------------------------------------------
@@ -403,7 +421,9 @@ class _Writer:
             )  # fmt: skip
             preview = self.sentence_preview(sentence)
             ws.merge_range(row, COL_UNIT, row, last_col, preview, self.note_fmt)
-            ws.set_row(row, 15 * max(2, 1 + len(preview) // (48 if self.lang == "zh-CN" else 90)))
+            per_line = 40 if self.lang == "zh-CN" else 80  # characters across unit and hint
+            lines = sum(1 + len(line) // per_line for line in preview.split("\n"))
+            ws.set_row(row, 12 * max(2, lines))
             self.layout.cells[sentence.name] = (sheet, row, COL_VALUE)
             row += 1
             ws.write_string(row, COL_LABEL, self.t("narrative.review_rewrite"), self.label_fmt)
@@ -419,7 +439,29 @@ class _Writer:
             ws.set_row(row, 30)
             self.layout.cells[f"{sentence.name}_text"] = (sheet, row, COL_VALUE)
             row += 1
+            row = self.write_preview(ws, sheet, row, sentence, last_col)
         return row
+
+    def write_preview(
+        self, ws: Any, sheet: str, row: int, sentence: Sentence, last_col: int
+    ) -> int:
+        """A live preview of the sentence: a formula over the named cells (generator/preview.py)
+        whose cached result is the summary's own sentence."""
+        choice_cell = xl_rowcol_to_cell(row - 2, COL_VALUE)  # same sheet: no sheet name
+        text_cell = xl_rowcol_to_cell(row - 1, COL_VALUE)
+        formula = self.previews.formula(sentence, choice_cell, text_cell)
+        if formula is None:
+            return row
+        ws.write_string(row, COL_LABEL, self.t("narrative.review_preview"), self.label_fmt)
+        ws.merge_range(row, COL_VALUE, row, last_col, "", self.preview_fmt)
+        cached = preview_text(self.spec, self.preview_report, sentence, self.lang)
+        ws.write_formula(row, COL_VALUE, formula, self.preview_fmt, cached)
+        ws.set_row(row, 15 * max(2, 1 + len(cached) // (60 if self.lang == "zh-CN" else 110)))
+        return row + 1
+
+    @property
+    def preview_fmt(self) -> Any:
+        return self.fmt(text_wrap=True, valign="top", font_color=COLOR_KPI_FONT, bg_color=COLOR_KPI)
 
     def write_field_row(self, ws: Any, sheet: str, row: int, f: Field) -> int:
         label = f.label(self.lang) + (" *" if f.required else "")
