@@ -34,14 +34,16 @@ DIRECTION_FORMATS = ("change", "growth", "rise", "above", "pp")
 def _decimal(value: float) -> Decimal:
     if isinstance(value, bool) or not math.isfinite(value):
         raise ValueError(f"not a finite number: {value!r}")
-    # The value a person reads is the one Excel shows: 15 significant digits. So 0.125 stays
-    # 0.125 (not 0.12499...), and 65 / 57.142857142857146 - 1, 0.13749999999999996 in binary,
-    # is 13.75% and rounds to 13.8% as Excel's ROUND does (the workbook's previews agree).
-    # (Beyond 1e14, where 15 digits no longer reach the first decimal, the shortest repr.)
     if isinstance(value, int):
         return Decimal(value)
-    number = float(value)
-    return Decimal(repr(number) if abs(number) >= 1e14 else format(number, ".15g"))
+    # The value a person reads is the one Excel and LibreOffice show: 15 significant digits,
+    # rounded half-up from the shortest decimal that round-trips (repr). So 0.125 stays 0.125,
+    # 65 / 57.142857142857146 - 1 (0.13749999999999996 in binary) is 13.75% and prints 13.8%
+    # as Excel's ROUND does, and 4.924106613226984e17 reads 492,410,661,322,698,000.
+    exact = Decimal(repr(float(value)))
+    if exact.is_zero():
+        return exact
+    return exact.quantize(Decimal(1).scaleb(exact.adjusted() - 14), rounding=ROUND_HALF_UP)
 
 
 def _round(value: Decimal, decimals: int) -> Decimal:

@@ -100,10 +100,10 @@ class PreviewFormula:
         return f'IF(ABS({value})<100,{_strip(value, 1)},TEXT({value},"#,##0"))'
 
     def ratio(self, value: str) -> str:
-        return f'ROUND({value},2)&""'
+        return _strip(value, 2)
 
     def pp(self, value: str) -> str:
-        return self._wrap("numfmt.pp", f'TEXT({value},"0.0")')
+        return self._wrap("numfmt.pp", f'TEXT({value},"#,##0.0")')
 
     def shown(self, value: str, kind: str) -> str:
         """A number in its kind's format."""
@@ -186,6 +186,9 @@ class PreviewFormula:
                 precise = self._wrap("numfmt.percent", f'ROUND(({ph.id})*100,2)&""')
                 same = f"ROUND(({ph.id})*100,1)=ROUND(({partner})*100,1)"
                 value = f"IF({same},{precise},{value})"
+            elif ph.fmt is None and partner is not None and kind == "number":
+                same = f"{value}={self.shown(partner, kind)}"
+                value = f"IF({same},{_strip(ph.id, 2)},{value})"
             if before:
                 pieces.append(_literal(before))
             pieces.append(value)
@@ -227,7 +230,7 @@ class PreviewFormula:
         numbers = tuple(i for i in ids if i not in texts)
         body = self._guarded(body, numbers, incomplete)
         for i in texts:
-            body = f"IF(LEN({i})=0,{incomplete},{body})"
+            body = f"IF(LEN(TRIM(CLEAN({i})))=0,{incomplete},{body})"
         return body
 
     def _shown(self, variant: Variant) -> set[str]:

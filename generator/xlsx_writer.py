@@ -351,8 +351,11 @@ class _Writer:
                 row = self.write_field_row(ws, name, row, f)
             for table in self.spec.tables_of(sub.id):
                 row = self.write_table(ws, name, row, table)
-            row = self.write_review(ws, name, row, sub.id, last_col)
             row += 1  # a blank row between subsections
+        # The summary's sentences of this section, below every input: reviewing them moves no
+        # input cell (docs/narrative.md).
+        for sub in self.spec.subsections_of(section.id):
+            row = self.write_review(ws, name, row, sub.id, last_col)
 
     # -- sentence review rows (docs/narrative.md) ---------------------------------------------
 
@@ -397,6 +400,11 @@ class _Writer:
             ws.merge_range(row, 0, row, last_col, self.t("narrative.review_hint"),
                            self.fmt(italic=True, font_color="#595959", text_wrap=True))  # fmt: skip
             ws.set_row(row, 30)
+            row += 1
+        if sub_title := next(
+            (s.title(self.lang) for s in self.spec.subsections if s.id == sub_id and s.title), None
+        ):
+            ws.merge_range(row, 0, row, last_col, sub_title, self.fmt(bold=True, italic=True))
             row += 1
         for sentence in sentences:
             self.review_count[sheet] = number = self.review_count.get(sheet, 0) + 1

@@ -15,7 +15,7 @@ from opsbook.api import demo
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 PREVIEWS: list[tuple[str, str, list[int]]] = [
-    ("sample-zh-CN.xlsx", "workbook-zh-CN", [1, 3, 9]),
+    ("sample-zh-CN.xlsx", "workbook-zh-CN", [1, 3, 4, 13]),
     ("sample-zh-CN.docx", "summary-zh-CN", [1, 2, 3]),
     ("sample-en.docx", "summary-en", [1]),
 ]
