@@ -19,18 +19,22 @@ from typing import Literal
 
 from generator.chartdata import ChartBlock, spec_chart
 from generator.numfmt import DIRECTION_FORMATS, NumberFormatter, formatter
+from workbook import expr
 from workbook.errors import UsageProblem
 from workbook.i18n import Catalog, catalog, normalize_lang
-from workbook.report import FieldValue, Report
+from workbook.report import FieldValue, Report, SentenceChoice
 from workbook.spec import (
+    SHOWN_PRECISION,
     Field,
     Kpi,
     Metric,
     Paragraph,
     Section,
+    Sentence,
     Spec,
     Subsection,
     Table,
+    Variant,
     placeholders,
 )
 from workbook.values import ValueType, number_text, parse_number
@@ -47,6 +51,9 @@ KPI_WIDTHS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     "zh-CN": ((0.22, 0.195, 0.195, 0.195, 0.195), (0.31, 0.23, 0.23, 0.23)),
     "en": ((0.30, 0.175, 0.175, 0.175, 0.175), (0.37, 0.21, 0.21, 0.21)),
 }
+
+# KPI kinds whose change is stated in percentage points; every other kind changes relatively.
+RATE_KINDS = frozenset({"percent"})
 
 MissingMode = Literal["omit", "mark"]
 MISSING_MODES: tuple[str, ...] = ("omit", "mark")
@@ -217,6 +224,10 @@ class Figures:
             return None
         return usable_number(self.report.value(id_))
 
+    def polarity(self, id_: str) -> str:
+        item = self.spec.item(id_)
+        return item.polarity if isinstance(item, Field | Kpi) else "neutral"
+
     def text(self, id_: str, *, table: bool = False, with_unit: bool = True) -> str | None:
         """The id's value in its own format, or None when it is missing.
 
@@ -259,14 +270,22 @@ class RenderedParagraph:
     text: str
 
 
-def _placeholder_text(raw: str, figures: Figures, mark: bool) -> str | None:
-    """One placeholder's text; None when missing (and not marking)."""
+def _placeholder_text(
+    raw: str, figures: Figures, mark: bool, shown: dict[str, str] | None = None
+) -> str | None:
+    """One placeholder's text; None when missing (and not marking).
+
+    shown: figures already formatted for this sentence (a pair printed at the precision that
+    tells them apart).
+    """
     (ph,) = placeholders(raw)
     if ph.fmt is None:
-        shown = figures.text(ph.id)
-        if shown is None:
+        if shown and ph.id in shown:
+            return shown[ph.id]
+        text = figures.text(ph.id)
+        if text is None:
             return figures.marker(ph.id) if mark else None
-        return shown
+        return text
     value = figures.number(ph.id)
     if value is None:
         if not mark:
@@ -276,32 +295,142 @@ def _placeholder_text(raw: str, figures: Figures, mark: bool) -> str | None:
         return figures.marker(ph.id)
     kind = figures.kind(ph.id)
     if ph.fmt in DIRECTION_FORMATS:
-        return figures.fmt.direction(ph.fmt, value, kind)
+        fmt = ph.fmt
+        if fmt == "change" and figures.polarity(ph.id) != "higher_better":
+            fmt = "rise"  # neutral verbs (上升/下降) where up is not an improvement
+        return figures.fmt.direction(fmt, value, kind)
+    if ph.fmt == "size":
+        return figures.fmt.magnitude(value, kind)
     if ph.fmt == "to" and ph.ref is not None:
         ref = figures.number(ph.ref)
         if ref is None and not mark:
             return None
         return figures.fmt.moved_to(value, ref, kind)
+    if ph.fmt == "gap" and ph.ref is not None:
+        ref = figures.number(ph.ref)
+        if ref is None:
+            return figures.marker(ph.ref) if mark else None
+        return figures.fmt.gap(value, ref, kind)
     raise ValueError(f"unknown placeholder format in {raw}")
+
+
+def _distinct(sentence: str, figures: Figures) -> dict[str, str]:
+    """Plain figures of a sentence that would print the same although they differ, at the
+    precision that tells them apart (2.65% and 2.56%, not 2.6% twice)."""
+    ids = [ph.id for ph in placeholders(sentence) if ph.fmt is None]
+    out: dict[str, str] = {}
+    for i, a in enumerate(ids):
+        for b in ids[i + 1 :]:
+            kind = figures.kind(a)
+            va, vb = figures.number(a), figures.number(b)
+            if va is None or vb is None or kind != figures.kind(b) or a == b:
+                continue
+            ta, tb = figures.fmt.pair(va, vb, kind)
+            if ta != figures.fmt.value(va, kind):
+                out[a], out[b] = ta, tb
+    return out
 
 
 def render_sentence(sentence: str, figures: Figures, missing: MissingMode) -> str | None:
     """The sentence with its figures, or None when a figure is missing and missing="omit"."""
     mark = missing == "mark"
     template = typeset(sentence, figures.lang)
+    shown = _distinct(template, figures)
     out: list[str] = []
     last = 0
     # One pass over the template: a substituted value is never scanned again, so user text
     # that happens to contain "{gmv}" stays text.
     for m in _PLACEHOLDER.finditer(template):
-        shown = _placeholder_text(m.group(0), figures, mark)
-        if shown is None:
+        text = _placeholder_text(m.group(0), figures, mark, shown)
+        if text is None:
             return None
         out.append(template[last : m.start()])
-        out.append(shown)
+        out.append(text)
         last = m.end()
     out.append(template[last:])
     return "".join(out)
+
+
+def choose_variant(sentence: Sentence, figures: Figures, missing: MissingMode) -> Variant | None:
+    """The first variant whose condition holds on the figures; with a figure missing, the
+    `missing` variant when marking, else none (the sentence is left out)."""
+    for variant in sentence.variants:
+        if variant.missing:
+            continue
+        if variant.node is None:
+            return variant
+        env = {id_: figures.number(id_) for id_ in expr.references(variant.node)}
+        if expr.evaluate(variant.node, env):
+            return variant
+    if missing == "mark":
+        return next((v for v in sentence.variants if v.missing), None)
+    return None
+
+
+def _zero_count(text: str, variant: Variant, figures: Figures) -> bool:
+    """A count shown as 0 that the variant's condition did not choose ("执行0场")."""
+    chosen = set() if variant.node is None else set(expr.references(variant.node))
+    for ph in placeholders(text):
+        if ph.fmt is None and ph.id not in chosen and figures.kind(ph.id) == "count":
+            value = figures.number(ph.id)
+            factor, places = SHOWN_PRECISION["count"]
+            if value is not None and expr.excel_round(value * factor, places) == 0:
+                return True
+    return False
+
+
+def render_rewrite(text: str, figures: Figures, missing: MissingMode) -> str | None:
+    """The person's own wording; {id} markers of the sentence's figures become the figures."""
+    found: list[str] = []
+
+    def stand_in(m: re.Match[str]) -> str:
+        try:
+            phs = placeholders(m.group(0))
+        except ValueError:
+            return m.group(0)
+        if len(phs) != 1 or not figures.spec.has(phs[0].id) or len(found) >= _PRIVATE_USE_SIZE:
+            return m.group(0)
+        found.append(m.group(0))
+        return chr(_PRIVATE_USE + len(found) - 1)
+
+    masked = _PLACEHOLDER.sub(stand_in, text)
+    cleaned = usable_text(masked)
+    if cleaned is None:
+        return None
+    cleaned = typeset(cleaned, figures.lang)
+    for i, raw in enumerate(found):
+        shown = _placeholder_text(raw, figures, missing == "mark")
+        if shown is None:
+            return None
+        cleaned = cleaned.replace(chr(_PRIVATE_USE + i), shown)
+    return cleaned
+
+
+def render_choice(
+    sentence: Sentence, figures: Figures, missing: MissingMode, *, keep_fixed: bool = True
+) -> str | None:
+    """One sentence of the summary as the person chose it (docs/narrative.md).
+
+    auto (no choice made): the variant the figures select; template wording only (examples,
+    diagnoses) is left out. keep: the template's wording. drop: nothing. rewrite: their text.
+    """
+    choice = figures.report.choices.get(sentence.id, SentenceChoice())
+    if choice.choice == "drop":
+        return None
+    if choice.choice == "rewrite" and choice.text:
+        return render_rewrite(choice.text, figures, missing)
+    if choice.choice == "keep" and sentence.template is not None:
+        return render_sentence(sentence.template(figures.lang), figures, missing)
+    variant = choose_variant(sentence, figures, missing)
+    if variant is None or variant.text is None:
+        return None
+    text = variant.text(figures.lang)
+    if choice.choice == "auto":
+        if not keep_fixed and not placeholders(text) and not sentence.conditional:
+            return None
+        if _zero_count(text, variant, figures):
+            return None
+    return render_sentence(text, figures, missing)
 
 
 def has_figures(sentence: str, figures: Figures) -> bool:
@@ -317,10 +446,10 @@ def render_paragraph(
     keep_fixed=False drops the template's sentences that carry no figure: they are claims the
     user never made unless some of their own data stands beside them.
     """
-    texts = [s(figures.lang) for s in paragraph.sentences]
-    if not keep_fixed:
-        texts = [text for text in texts if placeholders(text)]
-    sentences = [render_sentence(text, figures, missing) for text in texts]
+    sentences = [
+        render_choice(sentence, figures, missing, keep_fixed=keep_fixed)
+        for sentence in paragraph.sentences
+    ]
     kept = [s for s in sentences if s]
     if not kept:
         return None
@@ -550,9 +679,7 @@ class _Outline:
 
     def section(self, section: Section) -> list[Block]:
         body: list[Block] = []
-        kpi = self.kpi_table(section)
-        if kpi is not None:
-            body.append(kpi)
+        body.extend(self.kpi_table(section))
         body.extend(self.charts(section.id))
         headings = lists = 0
         for sub in self.spec.subsections_of(section.id):
@@ -621,48 +748,104 @@ class _Outline:
         """The subsection's tables of its own (a metrics table is part of the KPI table)."""
         return tuple(t for t in self.spec.tables_of(subsection_id) if t.kind == "list")
 
-    def kpi_table(self, section: Section) -> TableBlock | None:
+    def kpi_table(self, section: Section) -> list[Block]:
+        """The section's KPI table and, when it shows changes, the note saying how they are
+        measured (relative % for amounts and counts, percentage points for rates)."""
         metrics = [m for m in self.spec.metrics if m.section == section.id]
         with_target = any(m.target for m in metrics)
         rows = [row for m in metrics if (row := self.kpi_row(m, with_target)) is not None]
         rows.extend(own_metric_rows(self.spec, section.id, self.fig, with_target))
         if not rows:
-            return None
+            return []
         header = self.t.list("docx.kpi_header")
         if not with_target:
             header = header[:4]
         # Metric, previous, current, change (wider: "+2.0个百分点"), target.
         with_target_widths, without_target_widths = KPI_WIDTHS[self.lang]
         widths = with_target_widths if with_target else without_target_widths
-        return TableBlock(
+        table = TableBlock(
             caption=self.caption("docx.kpi_caption", section=self.ts(section.title(self.lang))),
             header=tuple(header),
             rows=tuple(rows),
             widths=widths,
             centered=(False, *([True] * (len(header) - 1))),
         )
+        dash = {self.t("numfmt.not_applicable"), self.t("numfmt.cell_missing")}
+        kinds = {
+            self.fig.kind(m.current) in RATE_KINDS
+            for m, row in zip(metrics, self._rows_of(metrics, with_target), strict=True)
+            if row is not None and row[3] not in dash
+        }
+        if not kinds:
+            return [table]
+        key = "narrative.change_note_" + ("both" if len(kinds) == 2 else "pp" if True in kinds
+                                          else "relative")  # fmt: skip
+        return [table, Para(self.t(key), role="note")]
+
+    def _rows_of(self, metrics: list[Metric], with_target: bool) -> list[tuple[str, ...] | None]:
+        return [self.kpi_row(m, with_target) for m in metrics]
+
+    def change_cell(self, metric: Metric) -> str | None:
+        """Previous to current: percentage points for rates and shares (+3.0个百分点), the
+        relative change for amounts, counts and ratios (+8.7%); None when either is missing."""
+        if metric.prev is None:
+            return None
+        prev, current = self.fig.number(metric.prev), self.fig.number(metric.current)
+        if prev is None or current is None:
+            return None
+        kind = self.fig.kind(metric.current)
+        factor, places = SHOWN_PRECISION.get(kind, (1, 2))
+        if expr.excel_round(prev * factor, places) == expr.excel_round(current * factor, places):
+            return self.t("narrative.change_flat")
+        if kind in RATE_KINDS:
+            points = (current - prev) * 100
+            return self.fig.fmt.pp(points, short=True, signed=True)
+        if prev == 0:
+            return None
+        return self.fig.fmt.change(current / prev - 1)
 
     def kpi_row(self, metric: Metric, with_target: bool) -> tuple[str, ...] | None:
         current = self.fig.text(metric.current, table=True)
         if current is None and self.missing == "omit":
             return None
-        ids = [metric.prev, metric.current, metric.change]
-        if with_target:
-            ids.append(metric.target)
+        missing_cell = self.t(
+            "numfmt.cell_missing" if self.missing == "mark" else "numfmt.not_applicable"
+        )
+        dash = self.t("numfmt.not_applicable")
         label = metric.label(self.lang)
         cells = [self.ts(label)]
         # A row whose label names the unit ("耗时（小时）") shows bare numbers: the unit once.
         unit = self.fig.unit(metric.current)
         with_unit = not (unit and unit in label)
-        for id_ in ids:
-            if id_ is None:
-                cells.append(self.t("numfmt.not_applicable"))
-                continue
-            shown = self.fig.text(id_, table=True, with_unit=with_unit)
-            if shown is None:
-                key = "numfmt.cell_missing" if self.missing == "mark" else "numfmt.not_applicable"
-                shown = self.t(key)
-            cells.append(shown)
+        if not with_unit:
+            current = self.fig.text(metric.current, table=True, with_unit=False)
+        prev_text = (
+            None
+            if metric.prev is None
+            else self.fig.text(metric.prev, table=True, with_unit=with_unit)
+        )
+        prev, now = (
+            None if metric.prev is None else self.fig.number(metric.prev),
+            self.fig.number(metric.current),
+        )
+        if prev is not None and now is not None and prev_text == current:
+            # two different figures never print the same: 2.65% / 2.56%
+            kind = self.fig.kind(metric.current)
+            prev_text, current = self.fig.fmt.pair(prev, now, kind)
+            if kind in ("count", "number") and TABLE_UNITS[self.lang] and with_unit:
+                prev_text = self.fig.fmt.with_unit(prev_text, unit)
+                current = self.fig.fmt.with_unit(current, unit)
+        cells.append(dash if metric.prev is None else prev_text or missing_cell)
+        cells.append(current or missing_cell)
+        change = self.change_cell(metric)
+        cells.append(change if change is not None else (dash if metric.prev is None else
+                                                        missing_cell))  # fmt: skip
+        if with_target:
+            if metric.target is None:
+                cells.append(dash)
+            else:
+                target = self.fig.text(metric.target, table=True, with_unit=with_unit)
+                cells.append(target or missing_cell)
         return tuple(cells)
 
 

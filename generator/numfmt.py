@@ -35,8 +35,16 @@ DIRECTION_FORMATS = ("change", "growth", "rise", "above", "pp")
 def _decimal(value: float) -> Decimal:
     if isinstance(value, bool) or not math.isfinite(value):
         raise ValueError(f"not a finite number: {value!r}")
-    # repr gives the shortest decimal that round-trips: 0.125 stays 0.125, not 0.12499...
-    return Decimal(repr(float(value))) if not isinstance(value, int) else Decimal(value)
+    if isinstance(value, int):
+        return Decimal(value)
+    # The value a person reads is the one Excel and LibreOffice show: 15 significant digits,
+    # rounded half-up from the shortest decimal that round-trips (repr). So 0.125 stays 0.125,
+    # 65 / 57.142857142857146 - 1 (0.13749999999999996 in binary) is 13.75% and prints 13.8%
+    # as Excel's ROUND does, and 4.924106613226984e17 reads 492,410,661,322,698,000.
+    exact = Decimal(repr(float(value)))
+    if exact.is_zero():
+        return exact
+    return exact.quantize(Decimal(1).scaleb(exact.adjusted() - 14), rounding=ROUND_HALF_UP)
 
 
 def _round(value: Decimal, decimals: int) -> Decimal:
@@ -142,6 +150,50 @@ class NumberFormatter:
         if signed and not value.startswith("-") and not _is_zero(value):
             value = "+" + value
         return self.t("numfmt.pp_short" if short else "numfmt.pp", value=value)
+
+    def precise(self, value: float, kind: str) -> str:
+        """A figure at the finest precision figures are compared at (spec.SHOWN_PRECISION):
+        what a pair that would otherwise print the same is shown with (2.65% / 2.56%)."""
+        d = _decimal(value)
+        if kind in ("percent", "change"):
+            text = self.t("numfmt.percent", value=_text(_round(d.scaleb(2), 2), strip=True))
+            return "+" + text if kind == "change" and d > 0 else text
+        if kind == "money":
+            amount = None
+            if d.copy_abs() >= 10**4:
+                amount = self._scaled(d, lambda size: 6 if size < 10**4 else 10)
+            if amount is None:
+                amount = _text(_round(d, 2), strip=True)
+            if amount.startswith("-"):
+                return "-" + self.t("numfmt.money", value=amount[1:])
+            return self.t("numfmt.money", value=amount)
+        if kind == "count":
+            whole = _round(d, 0)
+            if self.scales and whole.copy_abs() >= 10**4:
+                scaled = self._scaled(whole, lambda size: 8)
+                if scaled is not None:
+                    return scaled
+            return _text(whole, strip=True)
+        if kind in ("number", "ratio"):
+            return _text(_round(d, 2), strip=True)
+        return self.value(value, kind)
+
+    def pair(self, a: float, b: float, kind: str) -> tuple[str, str]:
+        """Two figures of one kind: as usual, or both precise when they would print the same
+        although they differ at the compared precision."""
+        first, second = self.value(a, kind), self.value(b, kind)
+        if first == second:
+            pa, pb = self.precise(a, kind), self.precise(b, kind)
+            if pa != pb:
+                return pa, pb
+        return first, second
+
+    def gap(self, a: float, b: float, kind: str) -> str:
+        """The unsigned distance between two figures: points for rates (6.0个百分点), the
+        figure's own unit otherwise."""
+        if kind in ("percent", "change"):
+            return self.pp(abs(a - b) * 100)
+        return self.value(abs(a - b), kind)
 
     def number(self, value: float) -> str:
         """A plain quantity: one decimal under 100 (6.5, 2), whole above (1,250)."""

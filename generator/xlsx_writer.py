@@ -12,10 +12,13 @@ from typing import Any, Protocol
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
+from generator.narrative import typeset
+from generator.preview import PreviewFormula, preview_text
 from workbook import expr
 from workbook.calc import NUMERIC_TYPES, compute_kpis
 from workbook.i18n import Catalog, catalog
-from workbook.spec import Field, Kpi, Section, Spec, Table
+from workbook.report import CHOICES, Report, SentenceChoice
+from workbook.spec import Field, Kpi, Section, Sentence, Spec, Table, placeholders
 from workbook.values import clean_text
 
 META_SHEET = "_opsbook"
@@ -134,6 +137,25 @@ class _Writer:
             },
         )
         self.layout = _Layout()
+        self._review_hinted: set[str] = set()
+        self.review_count: dict[str, int] = {}
+        self.previews = PreviewFormula(spec, lang)
+        self.preview_report = Report(
+            spec.id,
+            spec.version,
+            lang,
+            "",
+            fields={f.id: self.values.get(f.id) for f in spec.fields},
+            kpis=dict(self.kpi_values),
+            choices={
+                s.id: SentenceChoice(
+                    str(self.values.get(s.name) or "auto"), self.values.get(f"{s.name}_text")
+                )
+                for p in spec.paragraphs
+                for s in p.sentences
+                if self.values.get(s.name) or self.values.get(f"{s.name}_text")
+            },
+        )
         self._formats: dict[tuple[tuple[str, Any], ...], Any] = {}
 
     # -- formats ---------------------------------------------------------------------------
@@ -316,6 +338,8 @@ class _Writer:
                 return self.spec.item(node.name).label(self.lang)
             if isinstance(node, expr.Neg):
                 return "−" + words(node.operand, 3)
+            if not isinstance(node, expr.BinOp):  # comparisons and functions: conditions only
+                return expr.to_excel(node)
             prec = 1 if node.op in "+-" else 2
             sym = {"+": " + ", "-": " − ", "*": " × ", "/": " ÷ "}[node.op]
             text = words(node.left, prec) + sym + words(node.right, prec, True)
@@ -355,6 +379,124 @@ class _Writer:
             for table in self.spec.tables_of(sub.id):
                 row = self.write_table(ws, name, row, table)
             row += 1  # a blank row between subsections
+        # The summary's sentences of this section, below every input: reviewing them moves no
+        # input cell (docs/narrative.md).
+        for sub in self.spec.subsections_of(section.id):
+            row = self.write_review(ws, name, row, sub.id, last_col)
+
+    # -- sentence review rows (docs/narrative.md) ---------------------------------------------
+
+    def sentence_preview(self, sentence: Sentence) -> str:
+        """What the summary says for a sentence, its figures shown as 【label】, then the
+        template's own wording when there is one."""
+
+        def labelled(text: str) -> str:
+            text = typeset(text, self.lang)
+            for ph in placeholders(text):
+                label = self.spec.item(ph.id).label(self.lang)
+                text = text.replace(ph.raw, self.t("narrative.review_figure", label=label), 1)
+            return text
+
+        lines = []
+        if sentence.variants:
+            line = self.t("narrative.review_auto_data", text=labelled(sentence(self.lang)))
+            if sentence.conditional:
+                line += self.t("narrative.review_variants")
+            lines.append(line)
+            if sentence.template is not None:
+                template = labelled(sentence.template(self.lang))
+                lines.append(self.t("narrative.review_template", text=template))
+        elif sentence.template is not None:
+            template = labelled(sentence.template(self.lang))
+            lines.append(self.t("narrative.review_template_only", text=template))
+        return "\n".join(lines)
+
+    def write_review(self, ws: Any, sheet: str, row: int, sub_id: str, last_col: int) -> int:
+        """One row per summary sentence of the subsection: a drop-down (from the data / template
+        wording / drop / rewrite) and the wording, then a row for the person's own sentence.
+        Plain cells and data validation only: no macro, the same in Excel, WPS and LibreOffice."""
+        sentences = [s for p in self.spec.paragraphs_of(sub_id) for s in p.sentences]
+        if not sentences:
+            return row
+        choices = self.t.list("narrative.choices")
+        if sheet not in self._review_hinted:
+            self._review_hinted.add(sheet)
+            ws.merge_range(row, 0, row, last_col, self.t("narrative.review_title"),
+                           self.fmt(bold=True, font_color=COLOR_KPI_FONT))  # fmt: skip
+            row += 1
+            ws.merge_range(row, 0, row, last_col, self.t("narrative.review_hint"),
+                           self.fmt(italic=True, font_color="#595959", text_wrap=True))  # fmt: skip
+            ws.set_row(row, 30)
+            row += 1
+        if sub_title := next(
+            (s.title(self.lang) for s in self.spec.subsections if s.id == sub_id and s.title), None
+        ):
+            ws.merge_range(row, 0, row, last_col, sub_title, self.fmt(bold=True, italic=True))
+            row += 1
+        for sentence in sentences:
+            self.review_count[sheet] = number = self.review_count.get(sheet, 0) + 1
+            ws.write_string(
+                row, COL_LABEL, self.t("narrative.review_label", n=number),
+                self.label_fmt,
+            )  # fmt: skip
+            chosen = self.values.get(sentence.name)
+            index = CHOICES.index(chosen) if chosen in CHOICES else 0
+            ws.write_string(row, COL_VALUE, choices[index], self.input_fmt("text"))
+            ws.data_validation(
+                row, COL_VALUE, row, COL_VALUE,
+                {
+                    "validate": "list",
+                    "source": choices,
+                    "input_title": self.t("narrative.choice_prompt_title"),
+                    "input_message": self.t("narrative.choice_prompt"),
+                    "error_title": self.t("validation.error_title"),
+                    "error_message": self.t("narrative.choice_prompt"),
+                    "error_type": "stop",
+                },
+            )  # fmt: skip
+            preview = self.sentence_preview(sentence)
+            ws.merge_range(row, COL_UNIT, row, last_col, preview, self.note_fmt)
+            per_line = 40 if self.lang == "zh-CN" else 80  # characters across unit and hint
+            lines = sum(1 + len(line) // per_line for line in preview.split("\n"))
+            ws.set_row(row, 12 * max(2, lines))
+            self.layout.cells[sentence.name] = (sheet, row, COL_VALUE)
+            row += 1
+            ws.write_string(row, COL_LABEL, self.t("narrative.review_rewrite"), self.label_fmt)
+            ws.merge_range(row, COL_VALUE, row, last_col, "", self.input_fmt("text"))
+            self.write_input(ws, row, COL_VALUE, "text", self.values.get(f"{sentence.name}_text"))
+            ids: list[str] = []
+            for text in sentence.texts("zh-CN"):
+                ids.extend(ph.id for ph in placeholders(text) if ph.id not in ids)
+            markers = " ".join("{" + i + "}" for i in ids)
+            self.validate(ws, row, COL_VALUE, "text", self.t("narrative.review_rewrite"),
+                          self.t("narrative.review_rewrite_hint", markers=markers)[:255],
+                          None, 500)  # fmt: skip
+            ws.set_row(row, 30)
+            self.layout.cells[f"{sentence.name}_text"] = (sheet, row, COL_VALUE)
+            row += 1
+            row = self.write_preview(ws, sheet, row, sentence, last_col)
+        return row
+
+    def write_preview(
+        self, ws: Any, sheet: str, row: int, sentence: Sentence, last_col: int
+    ) -> int:
+        """A live preview of the sentence: a formula over the named cells (generator/preview.py)
+        whose cached result is the summary's own sentence."""
+        choice_cell = xl_rowcol_to_cell(row - 2, COL_VALUE)  # same sheet: no sheet name
+        text_cell = xl_rowcol_to_cell(row - 1, COL_VALUE)
+        formula = self.previews.formula(sentence, choice_cell, text_cell)
+        if formula is None:
+            return row
+        ws.write_string(row, COL_LABEL, self.t("narrative.review_preview"), self.label_fmt)
+        ws.merge_range(row, COL_VALUE, row, last_col, "", self.preview_fmt)
+        cached = preview_text(self.spec, self.preview_report, sentence, self.lang)
+        ws.write_formula(row, COL_VALUE, formula, self.preview_fmt, cached)
+        ws.set_row(row, 15 * max(2, 1 + len(cached) // (60 if self.lang == "zh-CN" else 110)))
+        return row + 1
+
+    @property
+    def preview_fmt(self) -> Any:
+        return self.fmt(text_wrap=True, valign="top", font_color=COLOR_KPI_FONT, bg_color=COLOR_KPI)
 
     def write_field_row(self, ws: Any, sheet: str, row: int, f: Field) -> int:
         label = f.label(self.lang) + (" *" if f.required else "")

@@ -17,7 +17,7 @@ from opsbook.nextperiod import build_next
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 PREVIEWS: list[tuple[str, str, list[int]]] = [
-    ("sample-zh-CN.xlsx", "workbook-zh-CN", [1, 3, 9]),
+    ("sample-zh-CN.xlsx", "workbook-zh-CN", [1, 3, 4, 13]),
     ("sample-zh-CN.docx", "summary-zh-CN", [1, 2, 4]),
     ("sample-en.docx", "summary-en", [1]),
     ("next-zh-CN.xlsx", "next-zh-CN", [1, 9]),  # the cover and the Targets sheet

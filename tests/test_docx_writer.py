@@ -26,7 +26,7 @@ from workbook import spec as spec_mod
 from workbook.calc import compute_kpis
 from workbook.errors import ExitCode, OpsbookError, UnreadableFile
 from workbook.reader import read_workbook
-from workbook.report import Report
+from workbook.report import Report, SentenceChoice
 
 GOLDEN = Path(__file__).parent / "golden"
 LANGS = ("zh-CN", "en")
@@ -123,7 +123,7 @@ def test_leads_are_bold_runs_starting_their_paragraph(sample_docx: dict[str, byt
         paragraph = leads[lead]
         assert paragraph.style.name == "Normal"
         assert not paragraph.runs[1].bold and paragraph.runs[1].text
-    assert leads["1.业绩增长："].runs[1].text.startswith("周期内GMV达1,286.5万元，同比增长18.2%。")
+    assert leads["1.业绩增长："].runs[1].text.startswith("周期内GMV为1,286.5万元，同比增长18.2%。")
     en = open_docx(sample_docx["en"])
     assert any(p.runs and p.runs[0].text == "1. Sales growth: " for p in en.paragraphs)
 
@@ -140,7 +140,14 @@ def test_tables_with_repeated_header_rows(sample_docx: dict[str, bytes]) -> None
         assert all(r._tr.find(f"{W}trPr/{W}tblHeader") is None for r in table.rows[1:])
     kpi = [c.text for c in tables[0].rows[0].cells]
     assert kpi == ["指标", "上期/基准", "本期", "变化", "目标"]
-    assert [c.text for c in tables[0].rows[2].cells] == ["转化率", "2.3%", "2.5%", "+8.7%", "—"]
+    # A rate changes in percentage points, labelled as such.
+    assert [c.text for c in tables[0].rows[2].cells] == [
+        "转化率",
+        "2.3%",
+        "2.5%",
+        "+0.2个百分点",
+        "—",
+    ]
     problems = [c.text for c in tables[3].rows[0].cells]
     assert problems == ["问题", "具体表现", "深层原因"] and len(tables[3].rows) == 4
     actions = tables[4]
@@ -174,7 +181,7 @@ def test_user_notes_are_their_own_paragraphs(sample_docx: dict[str, bytes]) -> N
         "同时完成了客服话术库的梳理，售前咨询转化明显改善。"
     )
     # It closes 二(四), right after the data paragraph.
-    assert texts[note - 1].startswith("每日监测UV、转化率")
+    assert texts[note - 1].startswith("输出26份数据报告。")
     assert texts[-1].startswith("下一阶段将以“数据驱动+精细化运营”为主线")
 
 
@@ -352,22 +359,22 @@ def test_omit_leaves_out_sentences_and_mark_shows_them() -> None:
     report = sample_report("zh-CN", drop=["repeat_buyers_prev", "buyers_prev"])
     omit = summary_text(build_summary(SPEC, report, lang="zh-CN", missing="omit"))
     mark = summary_text(build_summary(SPEC, report, lang="zh-CN", missing="mark"))
-    assert "推动复购率从" not in omit
-    assert "推动复购率从【待补充：复购率（上期）】至28%。" in mark
+    assert "复购率从" not in omit
+    assert "复购率从【待补充：复购率（上期）】变为28%。" in mark
     # The other sentences of the paragraph stay, in both modes.
     for text in (omit, mark):
         assert "完成3,200名高价值用户的专属权益触达" in text
-        assert "30日留存率提升2.0个百分点。" in text
+        assert "新用户30日留存率提升2.0个百分点。" in text
     # In the KPI table the row keeps its current value; the blank shows as a dash or a mark.
     assert "| 复购率 | — | 28% | — | — |" in omit
-    assert "| 复购率 | 待补充 | 28% | — | — |" in mark
+    assert "| 复购率 | 待补充 | 28% | 待补充 | — |" in mark
     en = summary_text(
         build_summary(SPEC, sample_report("en", drop=["gmv"]), lang="en", missing="mark")
     )
-    assert "GMV for the period reached [missing: GMV (this period)]" in en
+    assert "GMV for the period was [missing: GMV (this period)]" in en
 
 
-def test_a_sentence_without_figures_stands_only_beside_the_users_data() -> None:
+def test_a_template_diagnosis_appears_only_when_the_person_keeps_it() -> None:
     fixed = "活动后链路（如支付环节）缺乏分层引导，新老用户转化策略同质化。"
     empty = Report(SPEC.id, SPEC.version, "zh-CN", "empty.xlsx")
     text = summary_text(build_summary(SPEC, empty, lang="zh-CN", missing="omit"))
@@ -377,7 +384,12 @@ def test_a_sentence_without_figures_stands_only_beside_the_users_data() -> None:
     filled = Report(SPEC.id, SPEC.version, "zh-CN", "x.xlsx", fields=dict(values),
                     kpis=compute_kpis(SPEC, values))  # fmt: skip
     text = summary_text(build_summary(SPEC, filled, lang="zh-CN", missing="omit"))
-    assert "点击-转化漏斗流失率达76%，较预期高出8.6%。" + fixed in text
+    # 76% against 70% is 6 points, and says so; the diagnosis beside it is not the data's.
+    assert "活动点击-转化漏斗流失率为76%，较预期高出6.0个百分点。" in text
+    assert fixed not in text
+    filled.choices["post_campaign_path"] = SentenceChoice("keep")
+    text = summary_text(build_summary(SPEC, filled, lang="zh-CN", missing="omit"))
+    assert "较预期高出6.0个百分点。" + fixed in text
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -577,4 +589,8 @@ def test_libreoffice_prints_the_page_numbers(
 def test_marked_missing_figures_keep_their_movement_word() -> None:
     empty = Report(SPEC.id, SPEC.version, "zh-CN", "empty.xlsx")
     text = summary_text(build_summary(SPEC, empty, lang="zh-CN", missing="mark"))
-    assert "推动复购率从【待补充：复购率（上期）】变为【待补充：复购率（本期）】。" in text
+    assert "复购率从【待补充：复购率（上期）】变为【待补充：复购率（本期）】。" in text
+    assert (
+        "其中新品贡献占比从【待补充：新品GMV占比（上期）】变为【待补充：新品GMV占比（本期）】"
+        in text
+    )

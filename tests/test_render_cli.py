@@ -103,10 +103,10 @@ def test_missing_figures_are_summarized_and_marked(runner: CliRunner, tmp_path: 
     assert len(lines) == 1 + 5 + 1
     assert lines[-1] == "……另有 2 条,运行 opsbook check 查看全部。"
     text = summary_text((tmp_path / "filled.docx").read_bytes())
-    assert "周期内GMV达【待补充：周期GMV（本期）】" in text
+    assert "周期内GMV为【待补充：周期GMV（本期）】" in text
     omitted = runner.invoke(main, ["render", "filled.xlsx", "-o", "omit.docx"])
     assert omitted.exit_code == 0
-    assert "周期内GMV达" not in summary_text((tmp_path / "omit.docx").read_bytes())
+    assert "周期内GMV为" not in summary_text((tmp_path / "omit.docx").read_bytes())
 
 
 @pytest.mark.parametrize(

@@ -50,7 +50,13 @@ def test_every_one_of_the_59_blanks_is_a_field_or_kpi() -> None:
 def test_every_blank_appears_in_the_narrative_of_both_locales() -> None:
     spec = load()
     for lang in ("zh-CN", "en"):
-        used = {ph.id for p in spec.paragraphs for s in p.sentences for ph in placeholders(s(lang))}
+        used = {
+            ph.id
+            for p in spec.paragraphs
+            for s in p.sentences
+            for text in s.texts(lang)
+            for ph in placeholders(text)
+        }
         missing = [b for b in spec.blanks if b not in used]
         assert missing == [], lang
 
@@ -139,7 +145,7 @@ def test_inconsistent_specs_are_refused_with_the_item_named(mutate: Any, message
 
 def test_sentence_figures_must_match_across_locales() -> None:
     data = _raw()
-    data["paragraphs"][1]["sentences"][0]["en"] = "No figure here."
+    data["paragraphs"][1]["sentences"][0]["variants"][0]["en"] = "No figure here."
     with pytest.raises(SpecError, match="locales differ in figures"):
         from_dict(data)
 

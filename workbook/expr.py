@@ -6,6 +6,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 # The language is deliberately tiny: numbers, ids, + - * /, unary minus and parentheses.
 # Every KPI of the template is a ratio, difference or product of inputs, so no function is
@@ -18,7 +19,16 @@ from dataclasses import dataclass
 # - division by zero, overflow or a non-finite result makes it blank;
 # - never an Excel error in a cell.
 
-_TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d+)?)|([a-z_][a-z0-9_]*)|(.))")
+_TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d+)?)|([a-z_][a-z0-9_]*)|(<=|>=|<>|.))")
+
+# Conditions (the narrative's sentence variants, docs/narrative.md) add comparisons and four
+# functions, each with one meaning in Excel, LibreOffice and Python:
+# - a < b, a <= b, a = b, a <> b, a >= b, a > b: 1 (true) or 0 (false);
+# - round(x, n): Excel's ROUND, half away from zero on the 15 significant digits Excel shows;
+# - and(a, b, ...), or(a, b, ...), not(a): on 1/0 values.
+# A blank operand still makes the whole result blank (a condition that is blank does not hold).
+COMPARISONS = ("<", "<=", "=", "<>", ">=", ">")
+FUNCTIONS = {"round": (2, 2), "and": (1, 30), "or": (1, 30), "not": (1, 1)}
 
 
 class ExprError(ValueError):
@@ -55,7 +65,24 @@ class BinOp:
     right: Node
 
 
-Node = Num | Ref | Neg | BinOp
+@dataclass(frozen=True)
+class Compare:
+    """A comparison: < <= = <> >= >; 1 when it holds, 0 when not."""
+
+    op: str
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True)
+class Call:
+    """A function call: round, and, or, not."""
+
+    name: str
+    args: tuple[Node, ...]
+
+
+Node = Num | Ref | Neg | BinOp | Compare | Call
 
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
 
@@ -75,13 +102,13 @@ def parse(text: str) -> Node:
             tokens.append(("num", number, start))
         elif name is not None:
             tokens.append(("name", name, start))
-        elif other in "+-*/()":
+        elif other in ("+", "-", "*", "/", "(", ")", ",", *COMPARISONS):
             tokens.append(("op", other, start))
         else:
             raise ExprError(f"unexpected {other!r} at {start} in {text!r}")
         pos = m.end()
     parser = _Parser(text, tokens)
-    node = parser.expression()
+    node = parser.comparison()
     if parser.index != len(tokens):
         raise ExprError(f"unexpected {tokens[parser.index][1]!r} in {text!r}")
     return node
@@ -95,6 +122,14 @@ class _Parser:
 
     def _peek(self) -> tuple[str, str, int] | None:
         return self.tokens[self.index] if self.index < len(self.tokens) else None
+
+    def comparison(self) -> Node:
+        node = self.expression()
+        tok = self._peek()
+        if tok is not None and tok[0] == "op" and tok[1] in COMPARISONS:
+            self.index += 1
+            return Compare(tok[1], node, self.expression())
+        return node
 
     def expression(self) -> Node:
         node = self.term()
@@ -126,6 +161,9 @@ class _Parser:
         if kind == "num":
             return Num(float(value))
         if kind == "name":
+            nxt = self._peek()
+            if nxt is not None and nxt[0] == "op" and nxt[1] == "(":
+                return self.call(value, tok[2])
             return Ref(value)
         if value == "(":
             node = self.expression()
@@ -135,6 +173,32 @@ class _Parser:
             self.index += 1
             return node
         raise ExprError(f"unexpected {value!r} at {tok[2]} in {self.text!r}")
+
+    def call(self, name: str, pos: int) -> Node:
+        self.index += 1  # the "("
+        args: list[Node] = []
+        while True:
+            args.append(self.comparison())
+            tok = self._peek()
+            if tok is None:
+                raise ExprError(f"missing ')' in {self.text!r}")
+            self.index += 1
+            if tok[1] == ")":
+                break
+            if tok[1] != ",":
+                raise ExprError(f"unexpected {tok[1]!r} at {tok[2]} in {self.text!r}")
+        _call_check(name, len(args), self.text, pos)
+        if name == "round" and not isinstance(args[1], Num):
+            raise ExprError(f"round() needs a whole number of places in {self.text!r}")
+        return Call(name, tuple(args))
+
+
+def _call_check(name: str, count: int, text: str, pos: int) -> None:
+    if name not in FUNCTIONS:
+        raise ExprError(f"unknown function {name!r} at {pos} in {text!r}")
+    low, high = FUNCTIONS[name]
+    if not low <= count <= high:
+        raise ExprError(f"{name}() takes {low} to {high} arguments in {text!r}")
 
 
 def references(node: Node) -> tuple[str, ...]:
@@ -146,9 +210,12 @@ def references(node: Node) -> tuple[str, ...]:
             seen.setdefault(n.name, None)
         elif isinstance(n, Neg):
             walk(n.operand)
-        elif isinstance(n, BinOp):
+        elif isinstance(n, BinOp | Compare):
             walk(n.left)
             walk(n.right)
+        elif isinstance(n, Call):
+            for a in n.args:
+                walk(a)
 
     walk(node)
     return tuple(seen)
@@ -167,6 +234,11 @@ def to_excel(node: Node, parent: int = 0, right_side: bool = False) -> str:
     if isinstance(node, Neg):
         inner = to_excel(node.operand, 3)
         return f"-{inner}"
+    if isinstance(node, Compare):
+        text = f"{to_excel(node.left)}{node.op}{to_excel(node.right)}"
+        return f"({text})" if parent else text
+    if isinstance(node, Call):
+        return f"{node.name.upper()}({','.join(to_excel(a) for a in node.args)})"
     prec = _PRECEDENCE[node.op]
     text = f"{to_excel(node.left, prec)}{node.op}{to_excel(node.right, prec, True)}"
     # a - (b - c) and a / (b * c) keep their parentheses; a + (b + c) could lose them, but
@@ -209,6 +281,23 @@ def _eval(node: Node, lookup: Callable[[str], Value]) -> Value:
     if isinstance(node, Neg):
         inner = _eval(node.operand, lookup)
         return None if inner is None else -inner
+    if isinstance(node, Call):
+        args = [_eval(a, lookup) for a in node.args]
+        if any(a is None for a in args):
+            return None
+        values = [a for a in args if a is not None]
+        if node.name == "round":
+            return excel_round(values[0], int(values[1]))
+        if node.name == "and":
+            return 1.0 if all(values) else 0.0
+        if node.name == "or":
+            return 1.0 if any(values) else 0.0
+        return 0.0 if values[0] else 1.0  # not
+    if isinstance(node, Compare):
+        a, b = _eval(node.left, lookup), _eval(node.right, lookup)
+        if a is None or b is None:
+            return None
+        return 1.0 if _COMPARE[node.op](a, b) else 0.0
     left = _eval(node.left, lookup)
     right = _eval(node.right, lookup)
     if left is None or right is None:
@@ -220,6 +309,23 @@ def _eval(node: Node, lookup: Callable[[str], Value]) -> Value:
     if node.op == "*":
         return left * right
     return left / right
+
+
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    "=": lambda a, b: a == b,
+    "<>": lambda a, b: a != b,
+    ">=": lambda a, b: a >= b,
+    ">": lambda a, b: a > b,
+}
+
+
+def excel_round(value: float, places: int) -> float:
+    """Excel's ROUND: half away from zero, on the value to 15 significant digits (so that
+    0.0265 * 100, 2.6499999999999995 in binary, rounds to 2.7 at one place as Excel shows)."""
+    shown = Decimal(format(value, ".15g"))
+    return float(shown.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
 
 
 # Spreadsheet addition is not quite IEEE addition: LibreOffice (rtl::math::approxAdd/approxSub)

@@ -31,9 +31,18 @@ from workbook import values as v
 from workbook.calc import NUMERIC_TYPES, compute_kpis
 from workbook.carried import NAME_SOURCE, Carried, read_carried
 from workbook.errors import UnreadableFile
-from workbook.i18n import normalize_lang
+from workbook.i18n import catalog, normalize_lang
 from workbook.period import Period, parse_period
-from workbook.report import FieldValue, Issue, Report, Severity, TableRow, Unusable
+from workbook.report import (
+    CHOICES,
+    FieldValue,
+    Issue,
+    Report,
+    SentenceChoice,
+    Severity,
+    TableRow,
+    Unusable,
+)
 from workbook.spec import Field, FieldType, Kpi, Spec, Table, Text
 
 META_NAMES = ("opsbook_template", "opsbook_version", "opsbook_lang")
@@ -606,6 +615,7 @@ class _Reader:
             report.tables[t.id] = self.read_table(t, where[t.id], report)
         if unread is not None:
             self.report_unread(unread(spec, lang))
+        report.choices = self.read_choices()
         order = {name: i for i, name in enumerate(self.wb.sheetnames)}
 
         def position(issue: Issue) -> tuple[int, int, int]:
@@ -682,6 +692,36 @@ class _Reader:
             tuple(dict.fromkeys(c for t in self.spec.targets for c in t.commitment)),
             {t: tuple(c.id for c in self.spec.item(t).columns) for t in self.spec.carry_tables},  # type: ignore[union-attr]
         )
+
+    def read_choices(self) -> dict[str, SentenceChoice]:
+        """The person's choice for each summary sentence (its review rows, by defined name:
+        say_<id> and say_<id>_text). A choice is read in either language; a sentence whose rows
+        are gone (an older workbook) or untouched is "auto"; text typed in the rewrite row with
+        no choice made is a rewrite (docs/narrative.md)."""
+        words: dict[str, str] = {}
+        for lang in spec_mod.LANGS:
+            for word, choice in zip(catalog(lang).list("narrative.choices"), CHOICES, strict=True):
+                words[normalize_label(word)] = choice
+        choices: dict[str, SentenceChoice] = {}
+        for p in self.spec.paragraphs:
+            for sentence in p.sentences:
+                choice_cell = self.by_name(sentence.name)
+                text_cell = self.by_name(f"{sentence.name}_text")
+                chosen = "auto"
+                if isinstance(choice_cell, Where):
+                    raw, formula = self.raw(choice_cell)
+                    if isinstance(raw, str) and not formula:
+                        chosen = words.get(normalize_label(raw), "auto")
+                text = None
+                if isinstance(text_cell, Where):
+                    raw, formula = self.raw(text_cell)
+                    if isinstance(raw, str) and not formula and raw.strip():
+                        text = v.clean_text(raw)[0] or None
+                if text is not None and chosen == "auto":
+                    chosen = "rewrite"
+                if chosen != "auto" or text is not None:
+                    choices[sentence.id] = SentenceChoice(chosen, text)
+        return choices
 
     def not_found(self, item: Field | Kpi | Table, found: Missing, required: bool) -> None:
         label = Label.of(item.label)

@@ -15,6 +15,9 @@ if TYPE_CHECKING:
     from workbook.carried import Carried
 
 Severity = Literal["error", "warning", "info"]
+# What the person chose for a summary sentence on its sheet (docs/narrative.md): "auto" the
+# data's own wording (the default), "keep" the template's full wording, "drop", "rewrite".
+CHOICES = ("auto", "keep", "drop", "rewrite")
 FieldValue = float | int | str | dt.date | None
 TableRow = dict[str, FieldValue]
 
@@ -56,6 +59,14 @@ class Unusable:
     other_cell: str | None = None
 
 
+@dataclass(frozen=True)
+class SentenceChoice:
+    """The person's choice for one summary sentence, from its review row on the sheet."""
+
+    choice: str = "auto"  # one of CHOICES
+    text: str | None = None  # their wording, for "rewrite"
+
+
 @dataclass
 class Report:
     """Every field, KPI and table of one filled workbook, plus what was found on the way."""
@@ -75,6 +86,8 @@ class Report:
     saved_at: dt.datetime | None = None
     # Last period's commitments, when `opsbook next` carried them into this workbook.
     carried: Carried | None = None
+    # Sentence id -> the person's choice for it and their own wording (rewrite), if any.
+    choices: dict[str, SentenceChoice] = field(default_factory=dict)
 
     def value(self, id_: str) -> FieldValue:
         """A field or KPI value by id (None when blank)."""

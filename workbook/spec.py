@@ -21,7 +21,26 @@ FIELD_TYPES: tuple[str, ...] = ("text", "count", "money", "number", "percent", "
 KPI_FORMATS: tuple[str, ...] = ("percent", "money", "count", "number", "ratio", "change", "pp")
 SECTION_KINDS = ("cover", "numbered", "conclusion")
 SUBSECTION_STYLES = ("heading", "list", "plain")
-PLACEHOLDER_FORMATS = ("change", "growth", "rise", "above", "pp", "to")
+PLACEHOLDER_FORMATS = ("change", "growth", "rise", "above", "pp", "to", "size", "gap")
+# Which way is good for a figure (docs/narrative.md): a movement of a "higher_better" figure up
+# is an improvement, of a "lower_better" one (costs, return rate, drop-off) a deterioration;
+# "neutral" figures (shares, traffic mix) only rise and fall.
+POLARITIES = ("higher_better", "lower_better", "neutral")
+# The precision at which figures are shown and compared: (factor, decimal places) of the value
+# as a person reads it. Two values equal at this precision are "flat" (持平); a pair that
+# differs here is printed with enough decimals to show it (numfmt.NumberFormatter.pair).
+SHOWN_PRECISION: dict[str, tuple[int, int]] = {
+    "percent": (100, 2),
+    "change": (100, 2),
+    "pp": (1, 1),
+    "money": (1, 2),
+    "count": (1, 0),
+    "number": (1, 2),
+    "ratio": (1, 2),
+}
+# Direction functions of sentence conditions, expanded to round() comparisons at that precision.
+DIRECTIONS = {"up": ">", "down": "<", "flat": "="}
+SENTENCE_DEFAULTS = ("figures", "template")
 # How a team roll-up combines one field over many workbooks (docs/rollup.md), by field type.
 ROLLUP_RULES: dict[str, tuple[str, ...]] = {
     "count": ("sum", "same", "mean", "none"),
@@ -96,6 +115,7 @@ class Field:
     # A previous-period figure names the current field it was in its own period ("uv" on
     # uv_prev): the next period's workbook copies this period's current value into it.
     current: str | None = None
+    polarity: str = "neutral"  # one of POLARITIES
 
 
 @dataclass(frozen=True)
@@ -120,6 +140,7 @@ class Kpi:
     format: KpiFormat
     label: Text
     unit: str | None = None
+    polarity: str = "neutral"  # one of POLARITIES
 
     @property
     def refs(self) -> tuple[str, ...]:
@@ -169,12 +190,61 @@ class Placeholder:
 
 
 @dataclass(frozen=True)
+class Variant:
+    """One wording of a sentence, chosen when its condition holds (no condition: always).
+
+    missing: the wording used with `--missing mark` when a figure is missing; it must read
+    well with a 【待补充】 marker in place of any figure (neutral words: 从…变为…).
+    """
+
+    text: Text | None  # None: the sentence is left out when this variant is chosen (omit)
+    when: str | None = None
+    node: expr.Node | None = None  # the condition, directions expanded to round() comparisons
+    missing: bool = False
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of the summary: data-driven variants and, optionally, the template's own
+    wording (with its examples and diagnoses), which is used only when the person keeps it.
+
+    A sentence with no variants is template wording only: left out unless the person keeps it.
+    """
+
+    id: str
+    variants: tuple[Variant, ...]
+    template: Text | None = None
+
+    def __call__(self, lang: str) -> str:
+        """The default wording: the first variant with words, else the template's."""
+        text = next((v.text for v in self.variants if v.text is not None), self.template)
+        assert text is not None
+        return text(lang)
+
+    def texts(self, lang: str) -> tuple[str, ...]:
+        """Every wording of the sentence in one locale."""
+        out = [v.text(lang) for v in self.variants if v.text is not None]
+        if self.template is not None:
+            out.append(self.template(lang))
+        return tuple(out)
+
+    @property
+    def conditional(self) -> bool:
+        return any(v.when is not None for v in self.variants)
+
+    @property
+    def name(self) -> str:
+        """The defined name of the sentence's choice cell in the workbook."""
+        return f"say_{self.id}"
+
+
+@dataclass(frozen=True)
 class Paragraph:
-    """One narrative sentence of the summary, with `{id}` placeholders."""
+    """One paragraph of the summary: sentences with `{id}` placeholders."""
 
     subsection: str
     lead: Text | None
-    sentences: tuple[Text, ...]
+    sentences: tuple[Sentence, ...]
 
 
 @dataclass(frozen=True)
@@ -350,7 +420,7 @@ def placeholders(sentence: str) -> tuple[Placeholder, ...]:
     for m in _PLACEHOLDER.finditer(sentence):
         parts = m.group(1).split(":")
         id_, fmt, ref = parts[0], parts[1] if len(parts) > 1 else None, None
-        if fmt == "to" and len(parts) == 3:
+        if fmt in ("to", "gap") and len(parts) == 3:
             ref = parts[2]
         elif len(parts) > 2:
             raise SpecError(f"placeholder {{{m.group(1)}}} has too many parts")
@@ -489,6 +559,7 @@ def from_dict(data: dict[str, Any]) -> Spec:
                 rollup=str(f.get("rollup", "sum" if ftype in ("count", "money") else "none")),
                 weight=_ids(f.get("weight", ()), f"{where} weight"),
                 current=f.get("current"),
+                polarity=_polarity(f.get("polarity"), where),
             )
         )
     kpis: list[Kpi] = []
@@ -509,6 +580,7 @@ def from_dict(data: dict[str, Any]) -> Spec:
                 format=k["format"],
                 label=_text(k["label"], f"{where} label"),
                 unit=k.get("unit"),
+                polarity=_polarity(k.get("polarity"), where),
             )
         )
     tables = tuple(
@@ -530,11 +602,17 @@ def from_dict(data: dict[str, Any]) -> Spec:
         )
         for t in data.get("tables", [])
     )
+    counters: dict[str, int] = {}
+
+    def next_id(subsection: str) -> str:
+        counters[subsection] = counters.get(subsection, 0) + 1
+        return f"{subsection}_{counters[subsection]}"
+
     paragraphs = tuple(
         Paragraph(
             subsection=p["subsection"],
             lead=_opt_text(p.get("lead"), f"paragraph lead in {p['subsection']}"),
-            sentences=tuple(_text(s, f"sentence in {p['subsection']}") for s in p["sentences"]),
+            sentences=tuple(_sentence(raw, next_id(p["subsection"])) for raw in p["sentences"]),
         )
         for p in data.get("paragraphs", [])
     )
@@ -633,6 +711,43 @@ def _target(t: dict[str, Any]) -> Target:
     )
 
 
+def _polarity(raw: Any, where: str) -> str:
+    value = "neutral" if raw is None else raw
+    if value not in POLARITIES:
+        raise SpecError(f"{where}: polarity must be one of {', '.join(POLARITIES)}, not {raw!r}")
+    return str(value)
+
+
+def _sentence(raw: Any, default_id: str) -> Sentence:
+    """A sentence: plain {zh-CN, en} text, or a table with id, variants and template."""
+    if isinstance(raw, dict) and set(raw) == set(LANGS):
+        return Sentence(default_id, (Variant(_text(raw, f"sentence {default_id}")),))
+    if not isinstance(raw, dict):
+        raise SpecError(f"sentence {default_id}: must be a table")
+    id_ = raw.get("id", default_id)
+    where = f"sentence {id_!r}"
+    _check_id(f"say_{id_}", where)
+    unknown = set(raw) - {"id", "variants", "template"}
+    if unknown:
+        raise SpecError(f"{where}: unknown keys {', '.join(sorted(unknown))}")
+    variants = []
+    for v in raw.get("variants", ()):
+        when = v.get("when")
+        if when is not None and not isinstance(when, str):
+            raise SpecError(f"{where}: a condition must be text")
+        if v.get("omit", False):
+            if any(k in v for k in LANGS) or v.get("missing", False):
+                raise SpecError(f"{where}: an omit variant has no text")
+            variants.append(Variant(None, when))
+            continue
+        text = _text({k: v[k] for k in LANGS if k in v}, f"{where} variant {when!r}")
+        variants.append(Variant(text, when, None, bool(v.get("missing", False))))
+    template = _opt_text(raw.get("template"), f"{where} template")
+    if not variants and template is None:
+        raise SpecError(f"{where}: needs variants or a template wording")
+    return Sentence(id_, tuple(variants), template)
+
+
 def _numeric(item: Field | Kpi | Table) -> bool:
     """A KPI, or a field holding a number: what expressions and weights may read."""
     return isinstance(item, Kpi) or (isinstance(item, Field) and item.type in _NUMERIC)
@@ -672,21 +787,30 @@ def _validate(spec: Spec) -> None:
             if not _numeric(target):
                 raise SpecError(f"KPI {k.id!r}: {r!r} is not a number")
     spec.kpi_order  # noqa: B018 - raises SpecError on a cycle
+    seen_sentences: set[str] = set()
     for p in spec.paragraphs:
         if p.subsection not in sub_ids:
             raise SpecError(f"paragraph: unknown subsection {p.subsection!r}")
         for sentence in p.sentences:
-            for lang in LANGS:
-                for ph in placeholders(sentence(lang)):
-                    for id_ in ph.ids:
-                        if not spec.has(id_):
-                            raise SpecError(f"sentence {sentence(lang)[:30]!r}: unknown id {id_!r}")
-                    if ph.fmt is not None and ph.fmt not in PLACEHOLDER_FORMATS:
-                        raise SpecError(f"sentence placeholder {ph.raw}: unknown format")
-            ids_zh = sorted(p_.raw for p_ in placeholders(sentence("zh-CN")))
-            ids_en = sorted(p_.raw for p_ in placeholders(sentence("en")))
-            if ids_zh != ids_en:
-                raise SpecError(f"sentence {sentence('zh-CN')[:30]!r}: locales differ in figures")
+            if sentence.id in seen_sentences:
+                raise SpecError(f"sentence {sentence.id!r} is defined twice")
+            seen_sentences.add(sentence.id)
+            texts = [v.text for v in sentence.variants if v.text is not None]
+            if sentence.template is not None:
+                texts.append(sentence.template)
+            for text in texts:
+                for lang in LANGS:
+                    for ph in placeholders(text(lang)):
+                        for id_ in ph.ids:
+                            if not spec.has(id_):
+                                raise SpecError(f"sentence {text(lang)[:30]!r}: unknown id {id_!r}")
+                        if ph.fmt is not None and ph.fmt not in PLACEHOLDER_FORMATS:
+                            raise SpecError(f"sentence placeholder {ph.raw}: unknown format")
+                ids_zh = sorted(p_.raw for p_ in placeholders(text("zh-CN")))
+                ids_en = sorted(p_.raw for p_ in placeholders(text("en")))
+                if ids_zh != ids_en:
+                    raise SpecError(f"sentence {text('zh-CN')[:30]!r}: locales differ in figures")
+            _validate_variants(spec, sentence)
     for m in spec.metrics:
         if m.section not in section_ids:
             raise SpecError(f"metric {m.label.en!r}: unknown section {m.section!r}")
@@ -751,6 +875,8 @@ def _previous_of(spec: Spec, node: expr.Node, links: Mapping[str, str]) -> expr.
     if isinstance(node, expr.Neg):
         inner = _previous_of(spec, node.operand, links)
         return None if inner is None else expr.Neg(inner)
+    if not isinstance(node, expr.BinOp):  # a condition (comparison, function) has no previous
+        return None
     left = _previous_of(spec, node.left, links)
     right = _previous_of(spec, node.right, links)
     return None if left is None or right is None else expr.BinOp(node.op, left, right)
@@ -829,6 +955,100 @@ def _validate_targets(spec: Spec) -> None:
                 item = spec._by_id.get(r)
                 if item is None or not _numeric(item):
                     raise SpecError(f"{where}: {what} reads {r!r}, not a figure of the spec")
+
+
+def figure_kind(spec: Spec, id_: str) -> str:
+    """A numeric field's type or a KPI's format."""
+    item = spec.item(id_)
+    if isinstance(item, Kpi):
+        return item.format
+    if isinstance(item, Field):
+        return item.type
+    return "table"
+
+
+def expand_condition(spec: Spec, text: str, where: str) -> expr.Node:
+    """Parse a sentence condition; up/down/flat become round() comparisons at the precision
+    each figure is shown at (SHOWN_PRECISION): up(x) is x shown above 0, up(a, b) is a shown
+    above b."""
+    try:
+        node = expr.parse(_DIRECTION_CALL.sub(r"\1__dir(", text))
+    except expr.ExprError as exc:
+        raise SpecError(f"{where}: {exc}") from exc
+
+    def shown(arg: expr.Node, kind: str) -> expr.Node:
+        factor, places = SHOWN_PRECISION[kind]
+        scaled = arg if factor == 1 else expr.BinOp("*", arg, expr.Num(float(factor)))
+        return expr.Call("round", (scaled, expr.Num(float(places))))
+
+    def walk(n: expr.Node) -> expr.Node:
+        if isinstance(n, expr.Call) and n.name.endswith("__dir"):
+            name = n.name[: -len("__dir")]
+            args = n.args
+            if len(args) not in (1, 2) or not all(isinstance(a, expr.Ref) for a in args):
+                raise SpecError(f"{where}: {name}() takes one or two figure ids")
+            refs = [a for a in args if isinstance(a, expr.Ref)]
+            kinds = []
+            for r in refs:
+                if not spec.has(r.name) or not _numeric(spec.item(r.name)):
+                    raise SpecError(f"{where}: {r.name!r} is not a numeric field or KPI")
+                kinds.append(figure_kind(spec, r.name))
+            left = shown(refs[0], kinds[0])
+            right = shown(refs[1], kinds[0]) if len(refs) == 2 else expr.Num(0.0)
+            return expr.Compare(DIRECTIONS[name], left, right)
+        if isinstance(n, expr.Call):
+            return expr.Call(n.name, tuple(walk(a) for a in n.args))
+        if isinstance(n, expr.Compare):
+            return expr.Compare(n.op, walk(n.left), walk(n.right))
+        if isinstance(n, expr.BinOp):
+            return expr.BinOp(n.op, walk(n.left), walk(n.right))
+        if isinstance(n, expr.Neg):
+            return expr.Neg(walk(n.operand))
+        if isinstance(n, expr.Ref) and (not spec.has(n.name) or not _numeric(spec.item(n.name))):
+            raise SpecError(f"{where}: unknown figure {n.name!r}")
+        return n
+
+    return walk(node)
+
+
+_DIRECTION_CALL = re.compile(r"\b(up|down|flat)\s*\(")
+expr.FUNCTIONS.update({f"{d}__dir": (1, 2) for d in DIRECTIONS})
+
+# Values the loader tries for each figure a condition reads, by kind: every direction (up,
+# down, flat, flat only after rounding) and zero. A pair compared by up(a, b) meets all of its
+# orders because both figures range over the same values.
+_PROBES: dict[str, tuple[float, ...]] = {
+    "change": (0.1, -0.1, 0.0, 0.00001),
+    "pp": (2.0, -2.0, 0.0, 0.01),
+    "count": (0.0, 3.0, 5.0),
+    "percent": (0.3, 0.37, 0.30001, 0.0),
+}
+_PROBES_DEFAULT = (3.0, 3.7, 3.0001, 0.0)
+
+
+def _validate_variants(spec: Spec, sentence: Sentence) -> None:
+    """Conditions are valid; every direction of the figures they read picks a variant; a
+    sentence with conditions has a wording for missing figures."""
+    import itertools
+
+    where = f"sentence {sentence.id!r}"
+    nodes: list[expr.Node | None] = []
+    for v in sentence.variants:
+        node = None if v.when is None else expand_condition(spec, v.when, where)
+        object.__setattr__(v, "node", node)
+        nodes.append(node)
+    if not sentence.conditional:
+        return
+    if not any(v.missing or v.when is None for v in sentence.variants):
+        raise SpecError(f"{where}: no variant for a missing figure (missing = true)")
+    ids = sorted({r for n in nodes if n is not None for r in expr.references(n)})
+    probes = [_PROBES.get(figure_kind(spec, i), _PROBES_DEFAULT) for i in ids]
+    chosen = [n for n, v in zip(nodes, sentence.variants, strict=True) if not v.missing]
+    for values in itertools.islice(itertools.product(*probes), 20000):
+        env = dict(zip(ids, values, strict=True))
+        if not any(n is None or expr.evaluate(n, env) for n in chosen):
+            shown = ", ".join(f"{k}={v:g}" for k, v in env.items())
+            raise SpecError(f"{where}: no variant holds when {shown}")
 
 
 def _validate_rollup(spec: Spec) -> None:
