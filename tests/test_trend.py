@@ -349,3 +349,28 @@ def test_libreoffice_prints_the_word_trends_charts(
     # GMV's data labels in 万元, as the text says them (Q1: 0.8 of the sample's 1,286.5万元).
     assert "1,029.2万元" in text and "1,029.2万元" not in plain_text
     assert pdf_page_count(pdf) > pdf_page_count(plain_pdf)
+
+
+def test_the_line_chart_elements_are_in_python_pptx_writers_order(tmp_path: Path) -> None:
+    """python-pptx's ChartXmlWriter (an independent writer of the schema's sequences): every
+    element both parts have comes in the same order under the same parent."""
+    from pptx.chart.data import CategoryChartData
+    from pptx.chart.xmlwriter import ChartXmlWriter
+
+    data = CategoryChartData()  # type: ignore[no-untyped-call]
+    data.categories = ["Q1", "Q2", "Q3"]
+    data.add_series("s", (1.0, None, 3.0))  # type: ignore[no-untyped-call]
+    writer = ChartXmlWriter(XL_CHART_TYPE.LINE_MARKERS, data)  # type: ignore[no-untyped-call]
+    theirs = xml(writer.xml.encode())
+    package = Package(trend(write_quarters(tmp_path / "in")).docx())
+    ours = xml(package.parts[package.charts()[0][0]])
+    paths = [".", "c:chart", "c:chart/c:plotArea", "c:chart/c:plotArea/c:lineChart",
+             "c:chart/c:plotArea/c:lineChart/c:ser", "c:chart/c:plotArea/c:catAx",
+             "c:chart/c:plotArea/c:valAx"]  # fmt: skip
+    ns = {"c": C[1:-1]}
+    for path in paths:
+        mine = [e.tag for e in ours.find(path, ns)]
+        pptx = [e.tag for e in theirs.find(path, ns)]
+        common = [t for t in pptx if t in mine]
+        assert [t for t in mine if t in common] == common, path
+        assert len(common) >= 2, path
