@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 FRAME_CM = 3.2
 BAR_CM = 0.42
 COLUMN_CHART_CM = 7.5
+LINE_CHART_CM = 6.5
 MAX_HEIGHT_CM = 20.0
 # More people than this and a bar per person no longer fits a page legibly (0.42 cm a bar).
 MAX_PEOPLE_CHARTED = 40
@@ -43,11 +44,12 @@ class ChartSeries:
 @dataclass(frozen=True)
 class ChartBlock:
     """A chart of the summary. direction "bar": horizontal bars, first category on top;
-    "col": vertical columns. by_point: one series whose bars each get their own shade."""
+    "col": vertical columns; "line": a line per series over the categories (the trend's
+    periods). by_point: one series whose bars each get their own shade."""
 
     caption: str  # 图1　核心比率：上期与本期
     title: str
-    direction: Literal["bar", "col"]
+    direction: Literal["bar", "col", "line"]
     categories: tuple[str, ...]
     series: tuple[ChartSeries, ...]
     number_format: str  # Excel's, for the embedded workbook and the data labels
@@ -204,5 +206,29 @@ def people_chart(
         number_format=scale.code,
         axis_format=scale.axis,
         height_cm=_height(len(pairs), 1),
+        note=_note(figures, missing),
+    )
+
+
+def trend_chart(
+    figures: Figures, id_: str, periods: Sequence[str], values: Sequence[float | None]
+) -> ChartBlock | None:
+    """One KPI over the periods (the trend): a line through every period in order, a gap
+    where the period has no figure (named in the note); None when no period has one."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return None
+    label = figures.label(id_)
+    scale = scale_for(figures, figures.kind(id_), present)
+    missing = [p for p, v in zip(periods, values, strict=True) if v is None]
+    return ChartBlock(
+        caption="",
+        title=figures.t("trend_charts.title", label=label),
+        direction="line",
+        categories=tuple(periods),
+        series=(ChartSeries(label, _scaled(values, scale)),),
+        number_format=scale.code,
+        axis_format=scale.axis,
+        height_cm=LINE_CHART_CM,
         note=_note(figures, missing),
     )

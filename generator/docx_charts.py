@@ -9,7 +9,8 @@ PowerPoint's part classes). The embedded workbook is the smallest SpreadsheetML 
 WPS and LibreOffice open: a sheet, shared strings and one number format, with fixed zip dates.
 
 Black-and-white printing: series are told apart by grey level and a hatch, each bar outlined in
-black; values are printed on the bars in the text's format (1,286.5万元, 3.7%).
+black; lines by their dash and marker (solid with filled circles, dashed with open squares ...);
+values are printed on the bars and points in the text's format (1,286.5万元, 3.7%).
 """
 
 from __future__ import annotations
@@ -73,6 +74,19 @@ _CYCLE = (_LIGHT, _MID, _DARK, _HATCH, _DOTS)
 _OUTLINE = '<a:ln w="6350"><a:solidFill><a:srgbClr val="000000"/></a:solidFill></a:ln>'
 _GRID = '<a:ln w="6350"><a:solidFill><a:srgbClr val="D9D9D9"/></a:solidFill></a:ln>'
 _AXIS_LINE = '<a:ln w="6350"><a:solidFill><a:srgbClr val="595959"/></a:solidFill></a:ln>'
+
+
+# Lines that print apart in black and white: (dash, marker symbol, marker fill); the first is
+# solid black with filled circles, the next dashed with open squares, and so on.
+_BLACK = '<a:solidFill><a:srgbClr val="000000"/></a:solidFill>'
+_WHITE = '<a:solidFill><a:srgbClr val="FFFFFF"/></a:solidFill>'
+LINE_STYLES = (
+    ("solid", "circle", _BLACK),
+    ("dash", "square", _WHITE),
+    ("sysDot", "triangle", _DARK),
+    ("lgDashDot", "diamond", _WHITE),
+    ("sysDash", "x", _BLACK),
+)
 
 
 def fills(n: int) -> tuple[str, ...]:
@@ -139,12 +153,125 @@ def _num_cache(ref: str, values: Sequence[float | None], code: str) -> str:
     )
 
 
+def _d_lbls(block: ChartBlock, fonts: Fonts, position: str = "") -> str:
+    """Values printed on the bars or points, in the text's number format (position: a
+    c:dLblPos value, "" for the application's default)."""
+    pos = f'<c:dLblPos val="{position}"/>' if position else ""
+    return (
+        f'<c:dLbls><c:numFmt formatCode="{_x(block.number_format)}" sourceLinked="0"/>'
+        "<c:spPr><a:noFill/><a:ln><a:noFill/></a:ln></c:spPr>"
+        f"{_tx_pr(fonts, size=fonts.size - 1)}{pos}"
+        '<c:showLegendKey val="0"/><c:showVal val="1"/><c:showCatName val="0"/>'
+        '<c:showSerName val="0"/><c:showPercent val="0"/><c:showBubbleSize val="0"/>'
+        "</c:dLbls>"
+    )
+
+
+def _cat_val(block: ChartBlock, s: int) -> str:
+    """A series' c:cat and c:val: the categories in column A, its values in its column."""
+    n = len(block.categories)
+    col = _col(s + 1)
+    values = block.series[s].values
+    return (
+        f"<c:cat>{_str_cache(f'Sheet1!$A$2:$A${n + 1}', block.categories)}</c:cat>"
+        f"<c:val>{_num_cache(f'Sheet1!${col}$2:${col}${n + 1}', values, block.number_format)}"
+        "</c:val>"
+    )
+
+
+def _tx(block: ChartBlock, s: int) -> str:
+    return f"<c:tx>{_str_cache(f'Sheet1!${_col(s + 1)}$1', [block.series[s].name])}</c:tx>"
+
+
+def _bar_plot(block: ChartBlock, fonts: Fonts) -> list[str]:
+    """c:barChart (clustered bars or columns) and its two axes."""
+    n = len(block.categories)
+    out = [
+        f'<c:barChart><c:barDir val="{block.direction}"/><c:grouping val="clustered"/>',
+        f'<c:varyColors val="{1 if block.by_point else 0}"/>',
+    ]
+    series_fills = fills(n if block.by_point else len(block.series))
+    for s in range(len(block.series)):
+        out.append(f'<c:ser><c:idx val="{s}"/><c:order val="{s}"/>{_tx(block, s)}')
+        if block.by_point:
+            out.append(f"<c:spPr>{series_fills[0]}{_OUTLINE}</c:spPr>")
+            out.append('<c:invertIfNegative val="0"/>')
+            for i in range(n):
+                out.append(
+                    f'<c:dPt><c:idx val="{i}"/><c:invertIfNegative val="0"/>'
+                    f'<c:bubble3D val="0"/><c:spPr>{series_fills[i]}{_OUTLINE}</c:spPr></c:dPt>'
+                )
+        else:
+            out.append(f"<c:spPr>{series_fills[s]}{_OUTLINE}</c:spPr>")
+            out.append('<c:invertIfNegative val="0"/>')
+        out.append(_d_lbls(block, fonts))
+        out.append(f"{_cat_val(block, s)}</c:ser>")
+    gap = 60 if len(block.series) > 1 else 80
+    out.append(f'<c:gapWidth val="{gap}"/>')
+    out.append('<c:axId val="500000001"/><c:axId val="500000002"/></c:barChart>')
+    horizontal = block.direction == "bar"
+    # From zero when no value is negative: a bar's length is then its value.
+    values = [v for s in block.series for v in s.values if v is not None]
+    # Horizontal bars: categories top to bottom in the order given (maxMin), the value axis
+    # then at the bottom (it crosses at the last category).
+    out.append(_cat_ax(fonts, horizontal=horizontal))
+    out.append(_val_ax(block, fonts, horizontal=horizontal, from_zero=all(v >= 0 for v in values)))
+    return out
+
+
+def _line_plot(block: ChartBlock, fonts: Fonts) -> list[str]:
+    """c:lineChart (one line per series, a marker on each point, a gap where a value is
+    missing) and its two axes. Lines differ in dash and marker, not only in grey."""
+    out = ['<c:lineChart><c:grouping val="standard"/><c:varyColors val="0"/>']
+    for s in range(len(block.series)):
+        dash, symbol, fill = LINE_STYLES[s % len(LINE_STYLES)]
+        out.append(
+            f'<c:ser><c:idx val="{s}"/><c:order val="{s}"/>{_tx(block, s)}'
+            f'<c:spPr><a:ln w="22225" cap="rnd">{_BLACK}<a:prstDash val="{dash}"/><a:round/>'
+            "</a:ln></c:spPr>"
+            f'<c:marker><c:symbol val="{symbol}"/><c:size val="7"/><c:spPr>{fill}'
+            f'<a:ln w="9525">{_BLACK}</a:ln></c:spPr></c:marker>'
+        )
+        out.append(_d_lbls(block, fonts, "t"))
+        out.append(f'{_cat_val(block, s)}<c:smooth val="0"/></c:ser>')
+    out.append('<c:marker val="1"/>')
+    out.append('<c:axId val="500000001"/><c:axId val="500000002"/></c:lineChart>')
+    # The value axis is left to the application (a trend's change, not its size, is the point).
+    out.append(_cat_ax(fonts, horizontal=False))
+    out.append(_val_ax(block, fonts, horizontal=False, from_zero=False))
+    return out
+
+
+def _cat_ax(fonts: Fonts, *, horizontal: bool) -> str:
+    return (
+        '<c:catAx><c:axId val="500000001"/><c:scaling><c:orientation val="'
+        f'{"maxMin" if horizontal else "minMax"}"/></c:scaling><c:delete val="0"/>'
+        f'<c:axPos val="{"l" if horizontal else "b"}"/>'
+        '<c:numFmt formatCode="General" sourceLinked="0"/>'
+        '<c:majorTickMark val="none"/><c:minorTickMark val="none"/><c:tickLblPos val="nextTo"/>'
+        f"<c:spPr>{_AXIS_LINE}</c:spPr>{_tx_pr(fonts)}"
+        '<c:crossAx val="500000002"/><c:crosses val="autoZero"/><c:auto val="1"/>'
+        '<c:lblAlgn val="ctr"/><c:lblOffset val="100"/><c:noMultiLvlLbl val="0"/></c:catAx>'
+    )
+
+
+def _val_ax(block: ChartBlock, fonts: Fonts, *, horizontal: bool, from_zero: bool) -> str:
+    floor = '<c:min val="0"/>' if from_zero else ""
+    return (
+        '<c:valAx><c:axId val="500000002"/><c:scaling><c:orientation val="minMax"/>'
+        f'{floor}</c:scaling><c:delete val="0"/><c:axPos val="{"b" if horizontal else "l"}"/>'
+        f"<c:majorGridlines><c:spPr>{_GRID}</c:spPr></c:majorGridlines>"
+        f'<c:numFmt formatCode="{_x(block.axis_format)}" sourceLinked="0"/>'
+        '<c:majorTickMark val="none"/><c:minorTickMark val="none"/><c:tickLblPos val="nextTo"/>'
+        f"<c:spPr><a:ln><a:noFill/></a:ln></c:spPr>{_tx_pr(fonts)}"
+        f'<c:crossAx val="500000001"/><c:crosses val="{"max" if horizontal else "autoZero"}"/>'
+        '<c:crossBetween val="between"/></c:valAx>'
+    )
+
+
 def chart_xml(block: ChartBlock, fonts: Fonts) -> bytes:
     """The chart part (c:chartSpace) of a block, its data at Sheet1 of the embedded workbook:
     categories in A2:A(n+1), series names in row 1 from B, values below them."""
-    n = len(block.categories)
-    cat_ref = f"Sheet1!$A$2:$A${n + 1}"
-    code = block.number_format
     out = [
         "<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n",
         f'<c:chartSpace xmlns:c="{NS_C}" xmlns:a="{NS_A}" xmlns:r="{NS_R}">',
@@ -160,65 +287,11 @@ def chart_xml(block: ChartBlock, fonts: Fonts) -> bytes:
         '<c:overlay val="0"/></c:title>',
         '<c:autoTitleDeleted val="0"/>',
         "<c:plotArea><c:layout/>",
-        f'<c:barChart><c:barDir val="{block.direction}"/><c:grouping val="clustered"/>',
-        f'<c:varyColors val="{1 if block.by_point else 0}"/>',
     ]
-    series_fills = fills(n if block.by_point else len(block.series))
-    for s, series in enumerate(block.series):
-        col = _col(s + 1)
-        out.append(f'<c:ser><c:idx val="{s}"/><c:order val="{s}"/>')
-        out.append(f"<c:tx>{_str_cache(f'Sheet1!${col}$1', [series.name])}</c:tx>")
-        if block.by_point:
-            out.append(f"<c:spPr>{series_fills[0]}{_OUTLINE}</c:spPr>")
-            out.append('<c:invertIfNegative val="0"/>')
-            for i in range(n):
-                out.append(
-                    f'<c:dPt><c:idx val="{i}"/><c:invertIfNegative val="0"/>'
-                    f'<c:bubble3D val="0"/><c:spPr>{series_fills[i]}{_OUTLINE}</c:spPr></c:dPt>'
-                )
-        else:
-            out.append(f"<c:spPr>{series_fills[s]}{_OUTLINE}</c:spPr>")
-            out.append('<c:invertIfNegative val="0"/>')
-        out.append(
-            f'<c:dLbls><c:numFmt formatCode="{_x(code)}" sourceLinked="0"/>'
-            "<c:spPr><a:noFill/><a:ln><a:noFill/></a:ln></c:spPr>"
-            f"{_tx_pr(fonts, size=fonts.size - 1)}"
-            '<c:showLegendKey val="0"/><c:showVal val="1"/><c:showCatName val="0"/>'
-            '<c:showSerName val="0"/><c:showPercent val="0"/><c:showBubbleSize val="0"/>'
-            "</c:dLbls>"
-        )
-        out.append(f"<c:cat>{_str_cache(cat_ref, block.categories)}</c:cat>")
-        out.append(f"<c:val>{_num_cache(f'Sheet1!${col}$2:${col}${n + 1}', series.values, code)}")
-        out.append("</c:val></c:ser>")
-    gap = 60 if len(block.series) > 1 else 80
-    out.append(f'<c:gapWidth val="{gap}"/>')
-    out.append('<c:axId val="500000001"/><c:axId val="500000002"/></c:barChart>')
-    horizontal = block.direction == "bar"
-    # Horizontal bars: categories top to bottom in the order given (maxMin), the value axis
-    # then at the bottom (it crosses at the last category).
-    out.append(
-        '<c:catAx><c:axId val="500000001"/><c:scaling><c:orientation val="'
-        f'{"maxMin" if horizontal else "minMax"}"/></c:scaling><c:delete val="0"/>'
-        f'<c:axPos val="{"l" if horizontal else "b"}"/>'
-        '<c:numFmt formatCode="General" sourceLinked="0"/>'
-        '<c:majorTickMark val="none"/><c:minorTickMark val="none"/><c:tickLblPos val="nextTo"/>'
-        f"<c:spPr>{_AXIS_LINE}</c:spPr>{_tx_pr(fonts)}"
-        '<c:crossAx val="500000002"/><c:crosses val="autoZero"/><c:auto val="1"/>'
-        '<c:lblAlgn val="ctr"/><c:lblOffset val="100"/><c:noMultiLvlLbl val="0"/></c:catAx>'
-    )
-    # From zero when no value is negative: a bar's length is then its value.
-    values = [v for s in block.series for v in s.values if v is not None]
-    floor = '<c:min val="0"/>' if all(v >= 0 for v in values) else ""
-    out.append(
-        '<c:valAx><c:axId val="500000002"/><c:scaling><c:orientation val="minMax"/>'
-        f'{floor}</c:scaling><c:delete val="0"/><c:axPos val="{"b" if horizontal else "l"}"/>'
-        f"<c:majorGridlines><c:spPr>{_GRID}</c:spPr></c:majorGridlines>"
-        f'<c:numFmt formatCode="{_x(block.axis_format)}" sourceLinked="0"/>'
-        '<c:majorTickMark val="none"/><c:minorTickMark val="none"/><c:tickLblPos val="nextTo"/>'
-        f"<c:spPr><a:ln><a:noFill/></a:ln></c:spPr>{_tx_pr(fonts)}"
-        f'<c:crossAx val="500000001"/><c:crosses val="{"max" if horizontal else "autoZero"}"/>'
-        '<c:crossBetween val="between"/></c:valAx>'
-    )
+    if block.direction == "line":
+        out.extend(_line_plot(block, fonts))
+    else:
+        out.extend(_bar_plot(block, fonts))
     out.append("<c:spPr><a:noFill/><a:ln><a:noFill/></a:ln></c:spPr></c:plotArea>")
     if len(block.series) > 1:
         out.append(

@@ -590,7 +590,7 @@ def next_cmd(
     "--out",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="TREND.xlsx (table and charts) or TREND.docx (the table).",
+    help="TREND.xlsx or TREND.docx (the table and a chart per main KPI).",
 )
 @click.option("--team", is_flag=True, help="Several people: the team's roll-up of each period.")
 @click.option(
@@ -599,10 +599,16 @@ def next_cmd(
     default=None,
     help="Language of the output (default: the first workbook's own).",
 )
+@click.option("--no-charts", is_flag=True, help="Leave the native charts out of TREND.docx.")
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
 @handle_errors
 def trend_cmd(
-    paths: tuple[Path, ...], out: Path, team: bool, lang: str | None, force: bool
+    paths: tuple[Path, ...],
+    out: Path,
+    team: bool,
+    lang: str | None,
+    no_charts: bool,
+    force: bool,
 ) -> None:
     """KPIs of one person's or store's workbooks over periods (files, folders, .eml files),
     in period order, with the change between periods and charts of the main KPIs."""
@@ -611,7 +617,7 @@ def trend_cmd(
     if out.suffix.lower() not in (".xlsx", ".docx"):
         raise UsageProblem("trend.suffix", path=out)
     result = trend(list(paths), team=team, lang=lang, out=out)
-    path = result.write(out, force=force, inputs=paths)
+    path = result.write(out, force=force, inputs=paths, charts=not no_charts)
     click.echo(catalog(result.lang)("cli.wrote", path=path))
 
 

@@ -3,12 +3,13 @@ roll-ups of a team's workbooks period by period), in period order, with each KPI
 the change between periods and native charts of the main KPIs.
 
 xlsx: a table (figures as numbers, changes as live formulas with their results cached) and an
-XlsxWriter line chart per main KPI (the spec's roll-up KPIs). docx: the KPI table only (a Word
-chart module is not on this branch yet; the note in the document says so).
+XlsxWriter line chart per main KPI (the spec's roll-up KPIs). docx: the KPI table and a native
+Word line chart per main KPI (generator/docx_charts.py), periods along the axis.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import os
@@ -16,6 +17,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from opsbook.files import check_output, write_atomic
 from workbook import spec as spec_mod
@@ -25,6 +27,9 @@ from workbook.period import Period, parse_period
 from workbook.reader import read_workbook
 from workbook.report import Report
 from workbook.spec import Field, Kpi, Spec
+
+if TYPE_CHECKING:
+    from generator.chartdata import ChartBlock
 
 FIXED_CREATED = dt.datetime(2026, 1, 1, 0, 0, 0)
 NUMBER_FORMATS = {
@@ -125,12 +130,26 @@ class Trend:
         t = catalog(self.lang)
         return t("trend.title_team" if self.team else "trend.title", name=self.name)
 
-    def write(self, out: Path, *, force: bool = False, inputs: Sequence[Path] = ()) -> Path:
+    @property
+    def main_ids(self) -> tuple[str, ...]:
+        """The KPIs charted: the spec's roll-up KPIs (else the first six rows)."""
+        shown = {r.id for r in self.rows}
+        return tuple(i for i in (self.spec.rollup.kpis or figure_ids(self.spec)[:6]) if i in shown)
+
+    def write(
+        self,
+        out: Path,
+        *,
+        force: bool = False,
+        inputs: Sequence[Path] = (),
+        charts: bool = True,
+    ) -> Path:
+        """TREND.xlsx or TREND.docx by its suffix; charts=False leaves the Word charts out."""
         suffix = out.suffix.lower()
         if suffix not in (".xlsx", ".docx"):
             raise UsageProblem("trend.suffix", path=out)
         check_output(out, force=force, inputs=tuple(inputs))
-        data = self.xlsx() if suffix == ".xlsx" else self.docx()
+        data = self.xlsx() if suffix == ".xlsx" else self.docx(charts=charts)
         write_atomic(out, data, force=force, inputs=tuple(inputs))
         return out
 
@@ -225,7 +244,7 @@ class Trend:
         labels_row = row
         row += 1
         rows = {r.id: r for r in self.rows}
-        main = [i for i in (self.spec.rollup.kpis or figure_ids(self.spec)[:6]) if i in rows]
+        main = self.main_ids
         data_rows: dict[str, int] = {}
         for id_ in main:
             r = rows[id_]
@@ -260,7 +279,8 @@ class Trend:
 
     # -- docx ----------------------------------------------------------------------------------
 
-    def docx(self) -> bytes:
+    def docx(self, *, charts: bool = True) -> bytes:
+        """The Word trend: the KPI table, then a line chart per main KPI (charts=False: none)."""
         from generator.docx_writer import FIXED_DATE, _new_builder
         from generator.narrative import Block, Heading, Para, TableBlock, typeset
         from generator.numfmt import formatter
@@ -299,7 +319,6 @@ class Trend:
                 widths=widths,
                 centered=(False, *([True] * (n + 1))),
             ),
-            Para(typeset(t("trend.docx_note"), self.lang), role="note"),
             Para(
                 typeset(
                     t("trend.sources")
@@ -311,6 +330,7 @@ class Trend:
                 ),
                 role="note",
             ),
+            *(self.charts() if charts else ()),
         ]
         builder = _new_builder(self.lang)
         builder.header_footer(self.title)
@@ -323,6 +343,22 @@ class Trend:
             when=FIXED_DATE,
         )
         return builder.to_bytes(FIXED_DATE)
+
+    def charts(self) -> list[ChartBlock]:
+        """A line chart per main KPI that has a figure in some period, numbered 图1, 图2 ..."""
+        from generator.chartdata import trend_chart
+        from generator.narrative import Figures, typeset
+
+        figures = Figures(self.spec, self.points[0].report, self.lang)
+        periods = [typeset(p.label, self.lang) for p in self.points]
+        rows = {r.id: r for r in self.rows}
+        out: list[ChartBlock] = []
+        for id_ in self.main_ids:
+            chart = trend_chart(figures, id_, periods, rows[id_].values)
+            if chart is not None:
+                caption = figures.t("charts.caption", n=len(out) + 1, title=chart.title)
+                out.append(dataclasses.replace(chart, caption=caption))
+        return out
 
 
 def _chart_format(kind: str) -> str:

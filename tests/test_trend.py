@@ -12,13 +12,26 @@ from typing import Any
 import openpyxl
 import pytest
 from click.testing import CliRunner
+from pptx.enum.chart import XL_CHART_TYPE
 
 from generator.docx_writer import summary_text
 from generator.xlsx_writer import build_workbook
 from opsbook.cli import main
 from opsbook.sample import sample_values
 from opsbook.trend import trend
-from tests.lo import LibreOffice, pdf_text
+from tests.lo import LibreOffice, pdf_page_count, pdf_text
+from tests.test_docx_charts import (
+    CT_CHART,
+    CT_XLSX,
+    A,
+    C,
+    Package,
+    categories,
+    read_chart,
+    series,
+    sheet_rows,
+    xml,
+)
 from workbook.spec import load
 
 SPEC = load()
@@ -185,3 +198,179 @@ def test_the_same_period_twice_is_an_error(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "2026年Q2 出现了两次" in result.output
+
+
+# ----------------------------------------------------------------------------------------------
+# The Word trend's native line charts (generator/docx_charts.py, c:lineChart)
+
+
+def test_the_word_trend_has_a_line_chart_per_main_kpi(tmp_path: Path) -> None:
+    paths = write_quarters(tmp_path / "in")
+    result = trend(paths)
+    package = Package(result.docx())
+    charts = package.charts()
+    quarters = ["2026年Q1", "2026年Q2", "2026年Q3", "2026年Q4"]
+    labels = [SPEC.item(i).label("zh-CN") for i in SPEC.rollup.kpis]
+    assert [c.chart_title.text_frame.text for _, c, _ in charts] == [
+        f"{label}：各期走势".replace("(", "（").replace(")", "）") for label in labels
+    ]
+    rows = {r.id: r for r in result.rows}
+    for (name, chart, xlsx), id_ in zip(charts, SPEC.rollup.kpis, strict=True):
+        assert chart.chart_type == XL_CHART_TYPE.LINE_MARKERS, name
+        assert xml(package.parts[name]).find(f"{C}chart/{C}plotArea/{C}lineChart") is not None
+        assert categories(chart) == quarters, name
+        ((_, values),) = series(chart)
+        divisor = 10_000 if id_ == "gmv" else 1  # money in 万元, as the text says it
+        assert values == pytest.approx(
+            [None if v is None else v / divisor for v in rows[id_].values]
+        ), id_
+        # "Edit Data": the embedded workbook holds the periods and the same numbers.
+        sheet = sheet_rows(package.parts[xlsx])
+        assert [r[0] for r in sheet[1:]] == quarters
+        assert [r[1] for r in sheet[1:]] == pytest.approx(list(values)), id_
+        # Chinese fonts on the chart's own text.
+        root = xml(package.parts[name])
+        title = root.find(f"{C}chart/{C}title")
+        assert {e.get("typeface") for e in title.iter(A + "ea")} == {"黑体"}
+    # The figures by hand: GMV in 万元 as the text says it, conversion and order value.
+    by_id = {s: series(c)[0][1] for s, (_, c, _) in zip(SPEC.rollup.kpis, charts, strict=True)}
+    v = {q: quarter_values(q) for q in (1, 2, 3, 4)}
+    assert by_id["gmv"] == pytest.approx([v[q]["gmv"] / 10_000 for q in v])
+    assert by_id["conversion_rate"] == pytest.approx([v[q]["orders"] / v[q]["uv"] for q in v])
+    assert by_id["aov"] == pytest.approx([v[q]["gmv"] / v[q]["orders"] for q in v])
+    gmv = charts[0][1]
+    assert gmv.plots[0].series[0].data_labels.number_format == '#,##0.0"万元"'
+    assert charts[2][1].plots[0].series[0].data_labels.number_format == "0.0%"
+    # Captions below each chart, numbered apart from the table.
+    text = summary_text(result.docx())
+    for n, label in enumerate(labels, start=1):
+        assert f"图{n}　{label}".replace("(", "（").replace(")", "）") in text
+
+
+def test_the_word_trend_charts_relationships_and_content_types(tmp_path: Path) -> None:
+    package = Package(trend(write_quarters(tmp_path / "in", lang="en")).docx())
+    charts = package.charts()
+    assert [name for name, _, _ in charts] == [f"word/charts/chart{i}.xml" for i in range(1, 7)]
+    assert charts[0][1].chart_title.text_frame.text == "GMV (this period) by period"
+    for name, _, embedded in charts:
+        assert package.content_type(name) == CT_CHART
+        assert package.content_type(embedded) == CT_XLSX
+        assert embedded in package.parts
+    for name in package.parts:
+        for kind, target in package.rels(name).values():
+            if "hyperlink" not in kind:
+                assert target in package.parts, (name, target)
+    document = xml(package.parts["word/document.xml"])
+    wp = "{http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing}"
+    ids = [e.get("id") for e in document.iter(wp + "docPr")]
+    assert len(ids) == len(set(ids)) == 6
+
+
+def test_a_period_without_the_figure_is_a_gap_named_under_the_chart(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    write_quarters(folder)
+    (folder / "q2-lin.xlsx").write_bytes(
+        build_workbook(SPEC, "zh-CN", quarter_values(2, orders=None))
+    )
+    result = trend([folder])
+    package = Package(result.docx())
+    charts = {c.chart_title.text_frame.text: (n, c, x) for n, c, x in package.charts()}
+    name, conversion, xlsx = charts["转化率（本期）：各期走势"]
+    assert categories(conversion) == ["2026年Q1", "2026年Q2", "2026年Q3", "2026年Q4"]
+    values = series(conversion)[0][1]
+    assert values[1] is None and None not in (values[0], values[2], values[3])
+    cache = xml(package.parts[name]).find(f".//{C}val//{C}numCache")
+    assert cache.find(f"{C}ptCount").get("val") == "4"
+    assert [p.get("idx") for p in cache.iter(C + "pt")] == ["0", "2", "3"]
+    assert xml(package.parts[name]).find(f".//{C}dispBlanksAs").get("val") == "gap"
+    assert sheet_rows(package.parts[xlsx])[2] == ("2026年Q2", None)  # an empty cell
+    assert "注：图中未含2026年Q2（未填写）。" in summary_text(result.docx()).splitlines()
+    # GMV was filled in every quarter: no gap, no note under its chart.
+    _, gmv, _ = charts["周期GMV（本期）：各期走势"]
+    assert None not in series(gmv)[0][1]
+
+
+def test_lines_differ_in_dash_and_marker_for_black_and_white(tmp_path: Path) -> None:
+    from generator.chartdata import ChartBlock, ChartSeries
+    from generator.docx_charts import Fonts, chart_xml
+
+    block = ChartBlock(
+        caption="",
+        title="t",
+        direction="line",
+        categories=("Q1", "Q2", "Q3"),
+        series=tuple(ChartSeries(f"s{i}", (1.0 + i, None, 3.0)) for i in range(3)),
+        number_format="0.0",
+        axis_format="0",
+        height_cm=6.5,
+    )
+    chart = read_chart(chart_xml(block, Fonts("Arial", "Arial", "宋体", "黑体", "zh-CN")))
+    plotted = chart.plots[0].series
+    assert [s.values for s in plotted] == [(1.0, None, 3.0), (2.0, None, 3.0), (3.0, None, 3.0)]
+    dashes = [s.format.line.dash_style for s in plotted]
+    markers = [s.marker.style for s in plotted]
+    assert len(set(dashes)) == len(set(markers)) == 3, (dashes, markers)
+    assert chart.has_legend  # several lines: the legend says which is which
+
+
+def test_trend_no_charts_and_deterministic_output(tmp_path: Path) -> None:
+    write_quarters(tmp_path / "in")
+    runner = CliRunner()
+    for flags, name in ((["--no-charts"], "plain.docx"), ([], "a.docx"), ([], "b.docx")):
+        args = ["trend", str(tmp_path / "in"), "-o", str(tmp_path / name), *flags]
+        result = runner.invoke(main, args)
+        assert result.exit_code == 0, result.output
+    plain = Package((tmp_path / "plain.docx").read_bytes())
+    assert not any("chart" in n or "embeddings" in n for n in plain.parts)
+    assert "图1" not in plain.parts["word/document.xml"].decode()
+    assert (tmp_path / "a.docx").read_bytes() == (tmp_path / "b.docx").read_bytes()
+    assert len(Package((tmp_path / "a.docx").read_bytes()).charts()) == 6
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_prints_the_word_trends_charts(
+    libreoffice: LibreOffice, poppler: None, tmp_path: Path
+) -> None:
+    write_quarters(tmp_path / "in")
+    with_charts = tmp_path / "charts" / "trend.docx"
+    without = tmp_path / "plain" / "trend.docx"
+    for path, charts in ((with_charts, True), (without, False)):
+        path.parent.mkdir()
+        trend([tmp_path / "in"]).write(path, charts=charts)
+    (pdf,) = libreoffice.convert([with_charts], "pdf", with_charts.parent)
+    (plain_pdf,) = libreoffice.convert([without], "pdf", without.parent)
+    text = re.sub(r"\s+", "", pdf_text(pdf))
+    plain_text = re.sub(r"\s+", "", pdf_text(plain_pdf))
+    for id_ in SPEC.rollup.kpis:
+        title = SPEC.item(id_).label("zh-CN").replace("(", "（").replace(")", "）") + "：各期走势"
+        # drawn on the chart and repeated in its caption; neither without charts
+        assert text.count(title) == 2, title
+        assert title not in plain_text
+    # GMV's data labels in 万元, as the text says them (Q1: 0.8 of the sample's 1,286.5万元).
+    assert "1,029.2万元" in text and "1,029.2万元" not in plain_text
+    assert pdf_page_count(pdf) > pdf_page_count(plain_pdf)
+
+
+def test_the_line_chart_elements_are_in_python_pptx_writers_order(tmp_path: Path) -> None:
+    """python-pptx's ChartXmlWriter (an independent writer of the schema's sequences): every
+    element both parts have comes in the same order under the same parent."""
+    from pptx.chart.data import CategoryChartData
+    from pptx.chart.xmlwriter import ChartXmlWriter
+
+    data = CategoryChartData()  # type: ignore[no-untyped-call]
+    data.categories = ["Q1", "Q2", "Q3"]
+    data.add_series("s", (1.0, None, 3.0))  # type: ignore[no-untyped-call]
+    writer = ChartXmlWriter(XL_CHART_TYPE.LINE_MARKERS, data)  # type: ignore[no-untyped-call]
+    theirs = xml(writer.xml.encode())
+    package = Package(trend(write_quarters(tmp_path / "in")).docx())
+    ours = xml(package.parts[package.charts()[0][0]])
+    paths = [".", "c:chart", "c:chart/c:plotArea", "c:chart/c:plotArea/c:lineChart",
+             "c:chart/c:plotArea/c:lineChart/c:ser", "c:chart/c:plotArea/c:catAx",
+             "c:chart/c:plotArea/c:valAx"]  # fmt: skip
+    ns = {"c": C[1:-1]}
+    for path in paths:
+        mine = [e.tag for e in ours.find(path, ns)]
+        pptx = [e.tag for e in theirs.find(path, ns)]
+        common = [t for t in pptx if t in mine]
+        assert [t for t in mine if t in common] == common, path
+        assert len(common) >= 2, path
