@@ -23,7 +23,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # The tests that write their golden files when OPSBOOK_UPDATE_GOLDEN=1.
-GOLDEN_TESTS = ["tests/test_golden_xlsx.py", "tests/test_docx_writer.py"]
+GOLDEN_TESTS = [
+    "tests/test_golden_xlsx.py",
+    "tests/test_docx_writer.py",
+    "tests/test_narrative_honesty.py",
+]
 
 
 def _run(args: list[str], *, env: dict[str, str] | None = None, stdout: Path | None = None) -> None:
