@@ -244,3 +244,58 @@ def rollup(
     from opsbook.rollup import rollup as combine
 
     return combine(reports_or_paths, roster=roster, lang=lang, team=team, jobs=jobs)
+
+
+# ----------------------------------------------------------------------------------------------
+# Bytes in, bytes out: for callers that hold a file in memory (the web server, opsbook/serve).
+# The same checks and the same code paths as the file-based functions above.
+
+
+def read_bytes(data: bytes, name: str) -> Report:
+    """read() for a workbook held in memory; name is the file name its messages show."""
+    from workbook.reader import read_workbook_bytes
+
+    return read_workbook_bytes(data, name, spec_mod.load())
+
+
+def render_bytes(
+    data: bytes, name: str, *, lang: str | None = None, missing: str = "omit"
+) -> tuple[bytes, Report]:
+    """render() for a workbook held in memory: the summary's .docx bytes and its Report.
+    The language defaults to the workbook's own, as for render()."""
+    if missing not in MISSING_MODES:
+        raise UsageProblem("render.bad_missing", value=missing)
+    spec = spec_mod.load()
+    report = read_bytes(data, name)
+    mode: MissingMode = "mark" if missing == "mark" else "omit"
+    from generator.docx_writer import build_summary
+
+    docx = build_summary(spec, report, lang=normalize_lang(lang or report.lang), missing=mode)
+    return docx, report
+
+
+def new_workbook_bytes(
+    *,
+    lang: str = "zh-CN",
+    store: str | None = None,
+    period: str | None = None,
+    author: str | None = None,
+    convert_url: str | None = None,
+) -> bytes:
+    """new_workbook() in memory: the .xlsx bytes. convert_url: a web page (opsbook serve) that
+    the cover names as the way to get the summary, instead of the render command."""
+    lang = normalize_lang(lang)
+    prefill: dict[str, Any] = {}
+    for id_, value in (("store_name", store), ("period", period), ("author", author)):
+        if value:
+            prefill[id_] = value
+    from generator.xlsx_writer import build_workbook
+
+    return build_workbook(spec_mod.load(), lang, prefill, convert_url=convert_url)
+
+
+def parse_roster(data: bytes, name: str) -> list[RosterEntry]:
+    """The roster CSV of `rollup --roster`, held in memory; name is the file its messages show."""
+    from opsbook.rollup import parse_roster as parse
+
+    return parse(data, Path(name))
