@@ -39,7 +39,7 @@ class Failure:
 
     @property
     def too_large(self) -> bool:
-        return self.key in ("unsafe.file_too_large",)
+        return self.key in ("unsafe.file_too_large", "serve.too_large")
 
 
 @dataclass(frozen=True)
