@@ -135,3 +135,14 @@ def workbook(n: int, *, lang: str = "zh-CN", author: str | None = None,
         if isinstance(values.get(key), int | float):
             values[key] = values[key] + n
     return build_workbook(spec_mod.load(), lang, values)
+
+
+def pg_schema_url(base: str, schema: str) -> str:
+    """A PostgreSQL URL whose connections use a fresh schema of their own."""
+    import psycopg
+
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options=-csearch_path%3D{schema}"

@@ -122,6 +122,8 @@ class Store:
     serial = "INTEGER"
     blob = "BLOB"
     description = ""
+    _lock: threading.Lock
+    _conns: list[Any]
 
     @contextmanager
     def transaction(self) -> Iterator[_Cursor]:  # pragma: no cover - overridden
@@ -130,6 +132,17 @@ class Store:
 
     def sql(self, text: str) -> str:
         return text
+
+    def close(self) -> None:
+        """Close every connection this store opened (one per thread)."""
+        with self._lock:
+            conns, self._conns = self._conns, []
+        for conn in conns:
+            conn.close()
+
+    def _remember(self, conn: Any) -> None:
+        with self._lock:
+            self._conns.append(conn)
 
     def init(self) -> None:
         with self.transaction() as cur:
@@ -273,11 +286,16 @@ class SqliteStore(Store):
         self.path = folder / "opsbook.sqlite3"
         self.description = str(self.path)
         self._local = threading.local()
+        self._lock = threading.Lock()
+        self._conns: list[Any] = []
 
     def _connect(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            conn = sqlite3.connect(
+                self.path, timeout=60, isolation_level=None, check_same_thread=False
+            )
+            self._remember(conn)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA busy_timeout=60000")
@@ -313,6 +331,8 @@ class PostgresStore(Store):
         self.url = url
         self.description = url.split("@")[-1]  # never the password
         self._local = threading.local()
+        self._lock = threading.Lock()
+        self._conns: list[Any] = []
 
     def sql(self, text: str) -> str:
         return text.replace("?", "%s")
@@ -323,6 +343,7 @@ class PostgresStore(Store):
         if conn is None or conn.closed:
             conn = self._psycopg.connect(self.url)
             self._local.conn = conn
+            self._remember(conn)
         try:
             with conn.transaction(), conn.cursor() as cur:
                 yield cur
