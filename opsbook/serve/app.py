@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -51,6 +52,7 @@ from opsbook.serve.security import (
 from opsbook.serve.store import NewSubmission, Store, Submission
 from workbook.i18n import LANGS, catalog
 
+log = logging.getLogger("opsbook.serve")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 RETRY_AFTER = "5"
@@ -142,6 +144,8 @@ class Server:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        # 2026-12-02T07:06:26+00:00 -> 2026-12-02 07:06 (the headers say UTC)
+        self.templates.filters["when"] = lambda iso: str(iso)[:16].replace("T", " ")
 
     # --- plumbing
 
@@ -270,7 +274,7 @@ class Server:
             "versions": s.versions,
             "kpis": s.details.get("kpis", {}),
             "issues": [
-                {k: (v[lang] if k == "message" else v) for k, v in issue.items()}
+                {k: (v[lang] if k in ("message", "text") else v) for k, v in issue.items()}
                 for issue in s.details.get("issues", [])
             ],
             "workbook_url": f"{base}/api/v1/submissions/{s.id}/workbook",
@@ -285,7 +289,7 @@ class Server:
         return self.page(
             request, "staff.html",
             default_period=convert.current_period_label(lang, today.year, today.month),
-            max_files=self.settings.max_files, max_mb=self.settings.max_upload_mb,
+            max_files=self.settings.max_files, max_mb=f"{self.settings.max_upload_mb:g}",
         )  # fmt: skip
 
     async def workbook(self, request: Request) -> Response:
@@ -340,7 +344,8 @@ class Server:
             raise Problem.failure(result)
         lang = lang_of(request)
         result["issues"] = [
-            {k: (v[lang] if k == "message" else v) for k, v in i.items()} for i in result["issues"]
+            {k: (v[lang] if k in ("message", "text") else v) for k, v in i.items()}
+            for i in result["issues"]
         ]
         return JSONResponse(result)
 
@@ -411,7 +416,8 @@ class Server:
         files = await self.db(self.store.current_files, key, "workbook")
         if not files:
             raise Problem.of(404, "no_submissions")
-        roster = await self.db(self.store.roster)
+        stored = await self.db(self.store.roster)
+        roster = (stored[1], stored[0]) if stored is not None else None
         workbooks = [(d, n) for _, n, d in files]
         result = await self.run(convert.rollup_job, workbooks, roster, fmt, lang)
         if isinstance(result, Failure):
@@ -515,6 +521,9 @@ def build_app(server: Server) -> Starlette:
             except BodyTooLarge:
                 limit = server.settings.max_upload_mb
                 return server.problem(request, Problem.failure(convert.too_large(limit)), html=html)
+            except Exception:  # a bug: logged with its traceback, answered in one line
+                log.exception("%s %s", request.method, request.url.path)
+                return server.problem(request, Problem.of(500, "internal"), html=html)
 
         return endpoint
 

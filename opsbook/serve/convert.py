@@ -88,6 +88,11 @@ def current_period_label(lang: str, year: int, month: int) -> str:
     return Period(year, first, first + 2).label(lang)
 
 
+def _without_cell(message: str, cell: str | None) -> str:
+    prefix = f"{cell}: "
+    return message[len(prefix) :] if cell and message.startswith(prefix) else message
+
+
 def _issues(report: Report) -> list[dict[str, Any]]:
     order = {"error": 0, "warning": 1, "info": 2}
     return [
@@ -96,7 +101,8 @@ def _issues(report: Report) -> list[dict[str, Any]]:
             "kind": i.kind,
             "id": i.id,
             "cell": i.cell,
-            "message": {lang: i.message(lang) for lang in LANGS},
+            "message": {lang: i.message(lang) for lang in LANGS},  # as `opsbook check` says it
+            "text": {lang: _without_cell(i.message(lang), i.cell) for lang in LANGS},
         }
         for i in sorted(report.issues, key=lambda i: order.get(i.severity, 3))
     ]
