@@ -411,3 +411,16 @@ def test_a_full_queue_answers_503_with_retry_after(tmp_path: Path) -> None:
     finally:
         served.stop()
     assert 503 in statuses and 200 in statuses
+
+
+def test_the_other_commands_do_not_load_the_server() -> None:
+    """`opsbook --help` and the file commands stay fast: the web stack loads with `serve` only."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; from opsbook.cli import main; import opsbook.api; "
+             "print(sorted(m for m in ('starlette', 'uvicorn', 'jinja2', 'psycopg', "
+             "'python_multipart', 'opsbook.serve') if m in sys.modules))")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True)  # fmt: skip
+    assert done.stdout.strip() == "[]"
