@@ -424,3 +424,26 @@ def test_the_other_commands_do_not_load_the_server() -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           check=True)  # fmt: skip
     assert done.stdout.strip() == "[]"
+
+
+def test_periods_group_by_their_canonical_key(server: Served) -> None:
+    """2026年第四季度 and Q4 2026 are one period; a text that names none is its own key."""
+    from urllib.parse import quote
+
+    with server.client(headers=server.lead) as c:
+        a = upload(
+            c, "/api/v1/submissions", workbook(30, author="甲", period="2026年第四季度"), "a.xlsx"
+        )
+        b = upload(c, "/api/v1/submissions", workbook(31, author="乙", period="Q4 2026"), "b.xlsx")
+        odd = upload(
+            c, "/api/v1/submissions", workbook(32, author="丙", period="双11/冲刺"), "c.xlsx"
+        )
+        q4 = c.get("/api/v1/periods/2026-Q4/submissions", headers={"Accept-Language": "en"})
+        own = c.get(f"/api/v1/periods/{quote('双11/冲刺', safe='')}/submissions")
+        page = c.get(f"/lead/periods/{quote('双11/冲刺', safe='')}")
+    assert a.json()["period"]["key"] == b.json()["period"]["key"] == "2026-Q4"
+    assert {s["person"] for s in q4.json()} == {"甲", "乙"}
+    assert {s["period"]["label"] for s in q4.json()} == {"Q4 2026"}
+    assert odd.json()["period"]["key"] == "双11/冲刺"
+    assert [s["person"] for s in own.json()] == ["丙"]
+    assert page.status_code == 200 and "丙" in page.text

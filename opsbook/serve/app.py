@@ -547,8 +547,10 @@ def build_app(server: Server) -> Starlette:
         Route("/api/v1/periods", wrap(s.api_periods, html=False)),
         Route("/api/v1/roster", wrap(s.api_roster, html=False)),
         Route("/api/v1/roster", wrap(s.roster_upload, html=False), methods=["POST"]),
-        Route("/api/v1/periods/{period}/submissions", wrap(s.api_period_submissions, html=False)),
-        Route("/api/v1/periods/{period}/{file}", wrap(s.period_file, html=False)),
+        Route(
+            "/api/v1/periods/{period:path}/submissions", wrap(s.api_period_submissions, html=False)
+        ),
+        Route("/api/v1/periods/{period:path}/{file}", wrap(s.period_file, html=False)),
         Mount("/static", StaticFiles(packages=[("opsbook.serve", "static")]), name="static"),
     ]
 

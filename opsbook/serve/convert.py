@@ -23,6 +23,7 @@ from workbook.period import Period, parse_period
 from workbook.report import Report
 
 ZIP_DATE = (2026, 1, 1, 0, 0, 0)
+NO_PERIOD = "-"  # the key of workbooks whose period is left empty
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def period_of(text: str) -> tuple[str, str]:
     a text no parser knows is keyed by itself (spaces folded)."""
     typed = " ".join(text.split())
     found = parse_period(typed)
-    return (found.key if found else typed), typed
+    return (found.key if found else (typed or NO_PERIOD)), typed
 
 
 def period_label(key: str, typed: str, lang: str) -> str:
@@ -79,7 +80,7 @@ def period_label(key: str, typed: str, lang: str) -> str:
     found = parse_period(typed)
     if found is not None and found.key == key:
         return found.label(lang)
-    return typed
+    return typed or catalog(lang)("serve.no_period")
 
 
 def current_period_label(lang: str, year: int, month: int) -> str:
