@@ -447,3 +447,27 @@ def test_periods_group_by_their_canonical_key(server: Served) -> None:
     assert odd.json()["period"]["key"] == "双11/冲刺"
     assert [s["person"] for s in own.json()] == ["丙"]
     assert page.status_code == 200 and "丙" in page.text
+
+
+def test_the_lead_token_is_printed_once_and_only_its_hash_stored(tmp_path: Path) -> None:
+    import re
+    import sqlite3
+
+    data = tmp_path / "data"
+    first = start_server(data, token=None)
+    first.stop()
+    shown = re.findall(r"(?:令牌|token)[^:：]*[:：]\s*(\S+)\s*$", first.log.read_text(), re.M)
+    token = next(t for t in shown if len(t) >= 24)
+    second = start_server(data, token=None)
+    try:
+        with second.client() as c:
+            ok = c.get("/api/v1/periods", headers={"Authorization": f"Bearer {token}"})
+            bad = c.get("/api/v1/periods", headers={"Authorization": f"Bearer {token}x"})
+    finally:
+        second.stop()
+    assert ok.status_code == 200 and bad.status_code == 401
+    assert token not in second.log.read_text()  # not printed again
+    with sqlite3.connect(data / "opsbook.sqlite3") as db:
+        stored = [row[0] for row in db.execute("SELECT value FROM settings")]
+    db.close()
+    assert token not in " ".join(stored)
