@@ -314,9 +314,7 @@ class Server:
         results = await asyncio.gather(*(self.submit(request, d, n) for d, n in files))
         rows: list[dict[str, Any]] = []
         for (_, name), result in zip(files, results, strict=False):
-            if isinstance(result, Problem):
-                if result.status == 503:
-                    raise result
+            if isinstance(result, Problem):  # this file only: the others are stored
                 rows.append({"name": name, "problem": result.messages[lang_of(request)]})
             else:
                 rows.append({"name": name, "s": self.submission_json(request, result)})
@@ -454,7 +452,10 @@ class Server:
         return self.page(request, "login.html", failed=False)
 
     async def login(self, request: Request) -> Response:
-        form = await request.form(max_files=0, max_fields=5)
+        try:
+            form = await request.form(max_files=0, max_fields=5)
+        except (MultiPartException, HTTPException):
+            raise Problem.of(400, "bad_form", detail="token", max=0) from None
         token = str(form.get("token") or "")
         if not token_matches(token, self.token_hash):
             return self.page(request, "login.html", 401, failed=True)
