@@ -471,3 +471,15 @@ def test_the_lead_token_is_printed_once_and_only_its_hash_stored(tmp_path: Path)
         stored = [row[0] for row in db.execute("SELECT value FROM settings")]
     db.close()
     assert token not in " ".join(stored)
+
+
+def test_a_store_out_of_reach_is_one_line_and_exit_5(tmp_path: Path) -> None:
+    wrong = CliRunner().invoke(main, ["serve", "--db", "mysql://x/y"], env={"OPSBOOK_LANG": "en"})
+    down = CliRunner().invoke(main, ["serve", "--db", "postgresql://nobody@127.0.0.1:1/x"],
+                              env={"OPSBOOK_LANG": "en"})  # fmt: skip
+    assert wrong.exit_code == 2
+    assert wrong.stderr.splitlines() == [
+        "Error: " + catalog("en")("errors.serve.bad_db", db="mysql://x/y")]  # fmt: skip
+    assert down.exit_code == 5
+    lines = down.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: 127.0.0.1:1/x: cannot open the store")

@@ -50,7 +50,8 @@ def serve(
         from workbook.errors import OutputError
 
         where = str(data) if db is None else db.split("@")[-1]
-        raise OutputError("serve.store", where=where, reason=str(exc).strip()[:200]) from exc
+        reason = " ".join(str(exc).split())[:200]
+        raise OutputError("serve.store", where=where, reason=reason) from exc
     created: str | None = None
     env_token = os.environ.get(TOKEN_ENV, "").strip()
     if env_token:
