@@ -160,11 +160,13 @@ def test_a_resend_replaces_the_current_one_and_keeps_the_history(server: Served)
         first = upload(c, "/api/v1/submissions", workbook(2, author="吴二"), "a.xlsx").json()
         second = upload(c, "/api/v1/submissions", workbook(3, author="吴二"), "b.xlsx").json()
         listed = c.get("/api/v1/periods/2026-Q3/submissions", headers=server.lead).json()
+        every = c.get("/api/v1/periods/2026-Q3/submissions?history=1", headers=server.lead)
         old = c.get(first["workbook_url"])
     mine = [s for s in listed if s["person"] == "吴二"]
     assert [s["id"] for s in mine] == [second["id"]]
     assert mine[0]["versions"] == 2
     assert old.status_code == 200  # the earlier one is kept
+    assert [s["id"] for s in every.json() if s["person"] == "吴二"] == [first["id"], second["id"]]
 
 
 def test_lead_downloads_the_rollup_the_zip_and_the_export(server: Served) -> None:

@@ -61,6 +61,7 @@ def test_a_resend_is_current_and_the_history_stays(store: Store) -> None:
     assert store.file(first.id, "workbook") is not None  # kept
     periods = {p.key: (p.people, p.submissions) for p in store.periods()}
     assert periods == {"2026-Q3": (2, 3), "2026-Q4": (1, 1)}
+    assert [s.id for s in store.history("2026-Q3")] == [first.id, other.id, second.id]
     files = store.current_files("2026-Q3", "summary")
     assert [f[1] for f in files] == ["A.docx", "B.docx"]
 

@@ -387,8 +387,10 @@ class Server:
 
     async def api_period_submissions(self, request: Request) -> Response:
         self.require_lead(request)
-        current = await self.db(self.store.current, request.path_params["period"])
-        return JSONResponse([self.submission_json(request, s) for s in current])
+        key = request.path_params["period"]
+        every = request.query_params.get("history") in ("1", "true")
+        found = await self.db(self.store.history if every else self.store.current, key)
+        return JSONResponse([self.submission_json(request, s) for s in found])
 
     async def period_file(self, request: Request) -> Response:
         self.require_lead(request)

@@ -250,6 +250,15 @@ class Store:
             )
             return [self._row(r, int(r[14])) for r in cur.fetchall()]
 
+    def history(self, period_key: str) -> list[Submission]:
+        """Every submission for the period, resends included, oldest first."""
+        with self.transaction() as cur:
+            cur.execute(
+                self.sql(f"SELECT {META} FROM submissions WHERE period_key = ? ORDER BY seq"),
+                (period_key,),
+            )
+            return [self._row(r) for r in cur.fetchall()]
+
     def current_files(self, period_key: str, kind: str) -> list[tuple[Submission, str, bytes]]:
         """Each person's current workbook or summary for the period."""
         out = []
