@@ -375,14 +375,21 @@ def test_lead_signs_in_with_an_httponly_samesite_cookie(server: Served) -> None:
         cookie = good.headers["set-cookie"]
         page = c.get("/lead")
         api = c.get("/api/v1/periods")
+        out = c.post("/lead/logout", follow_redirects=False)
+        after = c.get("/api/v1/periods")
         c.cookies.set("opsbook_lead", "9999999999.forged")
         forged = c.get("/api/v1/periods")
+        script = c.get("/static/app.js")
+        health = c.get("/healthz")
     assert bad.status_code == 401
     assert good.status_code == 303
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie
     assert page.status_code == 200 and catalog("zh-CN")("serve.lead.periods") in page.text
     assert api.status_code == 200
+    assert out.status_code == 303 and after.status_code == 401
     assert forged.status_code == 401
+    assert script.headers["content-type"].startswith(("text/javascript", "application/javascript"))
+    assert health.text == "ok"
 
 
 def test_errors_speak_the_request_language(server: Served) -> None:
