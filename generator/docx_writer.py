@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import itertools
 import re
 import zipfile
 from collections.abc import Iterator, Sequence
@@ -45,6 +46,8 @@ from docx.oxml.ns import nsdecls, qn
 from docx.oxml.parser import parse_xml
 from docx.shared import Cm, Emu, Pt, RGBColor
 
+from generator.chartdata import ChartBlock
+from generator.docx_charts import Fonts, add_chart_parts, drawing_xml, taken_chart_numbers
 from generator.narrative import (
     Block,
     Heading,
@@ -169,6 +172,10 @@ def _paragraph_xml(
         out.append('<w:ind w:firstLineChars="0" w:firstLine="0"/>')
     if center:
         out.append('<w:jc w:val="center"/>')
+    elif any(text and ("\n" in text or "\r" in text) for text, _ in runs):
+        # Word and LibreOffice stretch a justified line that ends in a line break across the
+        # whole width ("未 提 交"): such a paragraph is set flush left.
+        out.append('<w:jc w:val="left"/>')
     out.append("</w:pPr>")
     for text, bold in runs:
         if not text and not empty_run:
@@ -268,6 +275,8 @@ class _Builder:
         self.typo = TYPOGRAPHY[lang]
         self.reference = reference is not None
         self.after_table = False
+        self.charts = 0  # charts written so far
+        self.chart_numbers: Iterator[int] | None = None  # free N for word/charts/chartN.xml
         self.style_ids: dict[str, str | None] = {}
         self._tbl_style: str | None = None
         if reference is not None:
@@ -523,8 +532,10 @@ class _Builder:
                 end.addprevious(child)
 
     def _block(self, block: Block, out: list[str], texts: list[str]) -> None:
-        after_table, self.after_table = self.after_table, isinstance(block, TableBlock)
-        if isinstance(block, Heading):
+        after_table, self.after_table = self.after_table, isinstance(block, TableBlock | ChartBlock)
+        if isinstance(block, ChartBlock):
+            self._chart(block, out, texts)
+        elif isinstance(block, Heading):
             style = ("Title", "Heading 1", "Heading 2")[block.level]
             before = Pt(self.typo.body).twips if after_table else None
             _paragraph_xml(out, texts, self.style_id(style), [(block.text, False)], before=before)
@@ -585,6 +596,29 @@ class _Builder:
                 out.append("</w:tc>")
             out.append("</w:tr>")
         out.append("</w:tbl>")
+
+    def _chart(self, block: ChartBlock, out: list[str], texts: list[str]) -> None:
+        """A native chart (generator/docx_charts.py) as wide as the text, its caption below
+        (图1 …) and, when figures are missing, a note saying which."""
+        self.charts += 1
+        out.append(
+            '<w:p><w:pPr><w:keepNext/><w:spacing w:before="120" w:after="0" w:line="240"'
+            ' w:lineRule="auto"/><w:ind w:firstLineChars="0" w:firstLine="0"/>'
+            '<w:jc w:val="center"/></w:pPr><w:r>'
+        )
+        out.append(chart_drawing(self, block))
+        out.append("</w:r></w:p>")
+        _paragraph_xml(
+            out,
+            texts,
+            self.style_id("Caption"),
+            [(block.caption, False)],
+            keep_next=bool(block.note),
+        )
+        if block.note:
+            _paragraph_xml(
+                out, texts, self.style_id(STYLE_TABLE_TEXT), [(block.note, False)], center=True
+            )
 
     @property
     def _table_style(self) -> str:
@@ -685,6 +719,27 @@ def _save(document: Any, when: dt.datetime, compress_type: int) -> bytes:
     steps._write_parts(writer, parts)
     writer.close()
     return buffer.getvalue()
+
+
+def chart_drawing(builder: _Builder, block: ChartBlock) -> str:
+    """Add the block's chart parts to the builder's document; the w:drawing showing it."""
+    t = builder.t
+    fonts = Fonts(
+        latin=builder.latin,
+        latin_title=builder.latin_heading,
+        east_asia=builder.body_font,
+        east_asia_title=builder.heading_font,
+        lang="zh-CN" if builder.lang == "zh-CN" else "en-US",
+        size=builder.typo.small,
+        title_size=builder.typo.table,
+    )
+    if builder.chart_numbers is None:
+        taken = taken_chart_numbers(builder.doc.part)
+        builder.chart_numbers = (n for n in itertools.count(1) if n not in taken)
+    r_id = add_chart_parts(builder.doc.part, block, fonts, next(builder.chart_numbers))
+    cx = builder.text_width
+    cy = int(Cm(block.height_cm))
+    return drawing_xml(r_id, 1000 + builder.charts, t("charts.name", n=builder.charts), cx, cy)
 
 
 def _split_fields(pattern: str) -> Iterator[tuple[str, str | None]]:
@@ -792,13 +847,21 @@ def build_summary(
     missing: MissingMode = "omit",
     reference_docx: Path | None = None,
     extra_blocks: Sequence[Block] = (),
+    front_blocks: Sequence[Block] = (),
+    charts: bool = True,
 ) -> bytes:
     """The Word summary as bytes: the same spec, report and options give the same bytes.
 
-    extra_blocks: written after the summary in its styles (the team roll-up's appendix).
+    extra_blocks: written after the summary in its styles (the team roll-up's appendix);
+    front_blocks: written after the title and meta lines, before the first section (last
+    period's targets against the results, generator/targets.py);
+    charts: the spec's native charts (`[[charts]]` with `after`); False leaves them out.
     """
     lang = normalize_lang(lang)
-    blocks = [*outline(spec, report, lang=lang, missing=missing), *extra_blocks]
+    blocks = [*outline(spec, report, lang=lang, missing=missing, charts=charts), *extra_blocks]
+    if front_blocks:
+        first = next(i for i, b in enumerate(blocks) if isinstance(b, Heading) and b.level == 1)
+        blocks[first:first] = front_blocks
     reference = _open_reference(reference_docx) if reference_docx is not None else None
     builder = _Builder(lang, reference) if reference is not None else _new_builder(lang)
     t = catalog(lang)

@@ -10,12 +10,14 @@ missing, and user text is cleaned before it reaches the document.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import re
 from dataclasses import dataclass
 from typing import Literal
 
+from generator.chartdata import ChartBlock, spec_chart
 from generator.numfmt import DIRECTION_FORMATS, NumberFormatter, formatter
 from workbook.errors import UsageProblem
 from workbook.i18n import Catalog, catalog, normalize_lang
@@ -214,7 +216,7 @@ class Figures:
             return None
         return usable_number(self.report.value(id_))
 
-    def text(self, id_: str, *, table: bool = False) -> str | None:
+    def text(self, id_: str, *, table: bool = False, with_unit: bool = True) -> str | None:
         """The id's value in its own format, or None when it is missing.
 
         Narrative figures carry no unit (the sentence says 人, 条/周 ...); table cells add the
@@ -235,7 +237,7 @@ class Figures:
         if number is None:
             return None
         shown = self.fmt.value(number, kind, table=table)
-        if table and kind in ("count", "number") and TABLE_UNITS[self.lang]:
+        if table and with_unit and kind in ("count", "number") and TABLE_UNITS[self.lang]:
             shown = self.fmt.with_unit(shown, self.unit(id_))
         return shown
 
@@ -407,13 +409,15 @@ class TableBlock:
     centered: tuple[bool, ...]  # per column: centre (figures) or left (text)
 
 
-Block = Heading | Para | TableBlock
+Block = Heading | Para | TableBlock | ChartBlock
 
 
 class _Outline:
     """Builds the blocks of one summary."""
 
-    def __init__(self, spec: Spec, report: Report, lang: str, missing: MissingMode) -> None:
+    def __init__(
+        self, spec: Spec, report: Report, lang: str, missing: MissingMode, charts: bool = True
+    ) -> None:
         self.spec = spec
         self.report = report
         self.lang = lang
@@ -421,6 +425,8 @@ class _Outline:
         self.fig = Figures(spec, report, lang)
         self.t: Catalog = catalog(lang)
         self.tables = 0
+        self.figures = 0
+        self.with_charts = charts
 
     def ts(self, text: str) -> str:
         return typeset(text, self.lang)
@@ -438,6 +444,19 @@ class _Outline:
     def caption(self, key: str, **params: str) -> str:
         self.tables += 1
         return self.t(key, n=self.tables, **params)
+
+    def charts(self, place: str) -> list[Block]:
+        """The spec's charts placed after this section's KPI table or this subsection."""
+        out: list[Block] = []
+        for chart in self.spec.charts:
+            if not self.with_charts or chart.after != place:
+                continue
+            block = spec_chart(self.fig, chart, self.spec.metrics)
+            if block is not None:
+                self.figures += 1
+                caption = self.t("charts.caption", n=self.figures, title=block.title)
+                out.append(dataclasses.replace(block, caption=caption))
+        return out
 
     def blocks(self) -> list[Block]:
         out: list[Block] = [Heading(0, self.ts(self.spec.title(self.lang)))]
@@ -475,9 +494,10 @@ class _Outline:
         kpi = self.kpi_table(section)
         if kpi is not None:
             body.append(kpi)
+        body.extend(self.charts(section.id))
         headings = lists = 0
         for sub in self.spec.subsections_of(section.id):
-            content = self.subsection(sub)
+            content = [*self.subsection(sub), *self.charts(sub.id)]
             if not content:
                 continue
             if sub.style == "heading" and sub.title is not None:
@@ -567,12 +587,16 @@ class _Outline:
         ids = [metric.prev, metric.current, metric.change]
         if with_target:
             ids.append(metric.target)
-        cells = [self.ts(metric.label(self.lang))]
+        label = metric.label(self.lang)
+        cells = [self.ts(label)]
+        # A row whose label names the unit ("耗时（小时）") shows bare numbers: the unit once.
+        unit = self.fig.unit(metric.current)
+        with_unit = not (unit and unit in label)
         for id_ in ids:
             if id_ is None:
                 cells.append(self.t("numfmt.not_applicable"))
                 continue
-            shown = self.fig.text(id_, table=True)
+            shown = self.fig.text(id_, table=True, with_unit=with_unit)
             if shown is None:
                 key = "numfmt.cell_missing" if self.missing == "mark" else "numfmt.not_applicable"
                 shown = self.t(key)
@@ -580,8 +604,15 @@ class _Outline:
         return tuple(cells)
 
 
-def outline(spec: Spec, report: Report, *, lang: str, missing: MissingMode = "omit") -> list[Block]:
-    """The summary as plain blocks, in reading order."""
+def outline(
+    spec: Spec,
+    report: Report,
+    *,
+    lang: str,
+    missing: MissingMode = "omit",
+    charts: bool = True,
+) -> list[Block]:
+    """The summary as plain blocks, in reading order; charts: the spec's Word charts too."""
     if missing not in MISSING_MODES:
         raise UsageProblem("render.bad_missing", value=missing)
-    return _Outline(spec, report, normalize_lang(lang), missing).blocks()
+    return _Outline(spec, report, normalize_lang(lang), missing, charts).blocks()

@@ -6,7 +6,7 @@ import datetime as dt
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
@@ -72,6 +72,20 @@ class ExtraSheet:
     tab_color: str = "#808080"
 
 
+class Addon(Protocol):
+    """Extra content written into the template's workbook (next period's carried commitments):
+    lines on the cover below its meta block, and sheets after the sections. Names it adds to
+    `writer.layout` become defined names like the template's own."""
+
+    def cover(self, writer: Any, ws: Any, row: int) -> int:
+        """Write on the cover from row; return the next free row."""
+        ...
+
+    def sheets(self, writer: Any) -> None:
+        """Add sheets after the template's sections (before the dashboard)."""
+        ...
+
+
 @dataclass
 class _Layout:
     """Where each id landed: id -> (sheet name, row, col) or a range for tables."""
@@ -98,11 +112,13 @@ class _Writer:
         lang: str,
         values: Values,
         extra_sheets: Sequence[ExtraSheet] = (),
+        addons: Sequence[Addon] = (),
         convert_url: str | None = None,
     ) -> None:
         self.spec = spec
         self.convert_url = convert_url
         self.extra_sheets = tuple(extra_sheets)
+        self.addons = tuple(addons)
         self.lang = lang
         self.t: Catalog = catalog(lang)
         self.values = dict(values)
@@ -800,9 +816,13 @@ class _Writer:
             }
         )
         cover_ws, cover_row = self.write_cover_frame()
+        for addon in self.addons:
+            cover_row = addon.cover(self, cover_ws, cover_row)
         for section in self.spec.sections:
             if section.kind != "cover":
                 self.write_section(section)
+        for addon in self.addons:
+            addon.sheets(self)
         self.write_dashboard()
         for extra in self.extra_sheets:
             self.write_extra(extra)
@@ -819,15 +839,17 @@ def build_workbook(
     values: Values | None = None,
     *,
     extra_sheets: Sequence[ExtraSheet] = (),
+    addons: Sequence[Addon] = (),
     convert_url: str | None = None,
 ) -> bytes:
     """The workbook as bytes: same spec, language and values give the same bytes.
 
     extra_sheets: read-only tables appended after the dashboard (e.g. the roll-up's per-person
     sheet); the template's own sheets, names and formulas are unchanged by them.
+    addons: content on the cover and sheets after the sections (generator/targets.py).
     convert_url: the web page (opsbook serve) the cover names as the way to the summary.
     """
-    return _Writer(spec, lang, values or {}, extra_sheets, convert_url).build()
+    return _Writer(spec, lang, values or {}, extra_sheets, addons, convert_url).build()
 
 
 def numeric_field_ids(spec: Spec) -> tuple[str, ...]:

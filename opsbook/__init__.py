@@ -13,11 +13,14 @@ __all__ = [
     "demo",
     "export",
     "new_workbook",
+    "next_many",
+    "next_workbook",
     "read",
     "render",
     "render_many",
     "rollup",
     "summarize",
+    "trend",
 ]
 __version__ = "0.1.0"
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from generator.narrative import MISSING_MODES, MissingMode
 from opsbook.files import check_output, safe_filename, write_atomic
 from opsbook.sample import sample_values
+from opsbook.screening import BlankWorkbook, figures_filled, refuse_lock_file
 from workbook import spec as spec_mod
 from workbook.errors import UsageProblem
 from workbook.i18n import catalog, normalize_lang
@@ -17,7 +18,9 @@ from workbook.report import Report
 
 if TYPE_CHECKING:  # imported when called: they load multiprocessing and email
     from opsbook.batch import BatchResult, BatchRun, BatchSummary
+    from opsbook.nextperiod import NextResult, NextWorkbook
     from opsbook.rollup import Rollup, RosterEntry
+    from opsbook.trend import Trend
 
 
 def default_workbook_name(lang: str, store: str | None, period: str | None) -> str:
@@ -78,7 +81,9 @@ def demo(outdir: Path, *, lang: str = "zh-CN", force: bool = False) -> list[Path
     write_atomic(sample, build_workbook(spec, lang, sample_values(lang)), force=force)
     written.append(sample)
     # The summary goes through the real path: the reader, then the Word writer.
-    summary, _ = render(sample, outdir / f"sample-{lang}.docx", lang=lang, force=force)
+    summary, _ = render(
+        sample, outdir / f"sample-{lang}.docx", lang=lang, force=force, record_source=False
+    )
     written.append(summary)
     return written
 
@@ -91,31 +96,75 @@ def render(
     missing: str = "omit",
     reference_docx: Path | None = None,
     force: bool = False,
+    charts: bool = True,
+    record_source: bool = True,
+    origin: Path | None = None,
+    refuse_blank: bool = False,
 ) -> tuple[Path, Report]:
     """Filled workbook -> Word summary; return its path and the Report it was written from.
 
     Default output: beside the workbook, same name, .docx. The language defaults to the
     workbook's own. The workbook (and the reference document) are only read, never written.
+    charts: the summary's native charts (False: none).
+    record_source: record what the summary was made from in its document properties
+    (opsbook.provenance; origin: the file the user has, for its modification time).
+    refuse_blank: raise BlankWorkbook, writing nothing, when no figure is filled in.
     """
     if missing not in MISSING_MODES:
         raise UsageProblem("render.bad_missing", value=missing)
+    refuse_lock_file(path)
     target = out if out is not None else path.with_suffix(".docx")
     inputs = (path,) if reference_docx is None else (path, reference_docx)
     spec = spec_mod.load()
     report = read_workbook(path, spec)
+    if refuse_blank and not figures_filled(spec, report.fields):
+        raise BlankWorkbook("team.blank_template", path=path)
     check_output(target, force=force, inputs=inputs)  # before the work of building
     require_suffix(target, ".docx")
-    doc_lang = normalize_lang(lang or report.lang)
-    mode: MissingMode = "mark" if missing == "mark" else "omit"
-    from generator.docx_writer import build_summary  # python-docx: only render pays for it
+    data = summary_bytes(
+        spec, report, lang=lang, missing=missing, reference_docx=reference_docx, charts=charts
+    )
+    if record_source:
+        from opsbook import provenance
 
-    data = build_summary(spec, report, lang=doc_lang, missing=mode, reference_docx=reference_docx)
+        data = provenance.stamp(data, provenance.of_source(path, origin))
     write_atomic(target, data, force=force, inputs=inputs)
     return target, report
 
 
+def summary_bytes(
+    spec: spec_mod.Spec,
+    report: Report,
+    *,
+    lang: str | None = None,
+    missing: str = "omit",
+    reference_docx: Path | None = None,
+    charts: bool = True,
+) -> bytes:
+    """The Word summary of a report, as bytes (what render() writes, before its provenance)."""
+    doc_lang = normalize_lang(lang or report.lang)
+    mode: MissingMode = "mark" if missing == "mark" else "omit"
+    from generator.docx_writer import build_summary  # python-docx: only render pays for it
+
+    front = []
+    if report.carried is not None:  # last period's commitments: targets against results
+        from generator.targets import summary_blocks
+
+        front = summary_blocks(spec, report, doc_lang)
+    return build_summary(
+        spec,
+        report,
+        lang=doc_lang,
+        missing=mode,
+        reference_docx=reference_docx,
+        front_blocks=front,
+        charts=charts,
+    )
+
+
 def read(path: Path) -> Report:
     """Read a filled workbook: every field, KPI and table, plus what was found on the way."""
+    refuse_lock_file(path)
     return read_workbook(path)
 
 
@@ -209,6 +258,7 @@ def render_many(
     force: bool = False,
     reference_docx: Path | None = None,
     message_lang: str | None = None,
+    charts: bool = True,
 ) -> BatchRun:
     """Render every workbook named by paths (files; folders, searched for .xlsx/.xlsm; .eml
     files, whose workbook attachments are converted) in `jobs` processes (default: CPUs).
@@ -220,7 +270,8 @@ def render_many(
     from opsbook.batch import render_many as run
 
     return run(paths, outdir=outdir, jobs=jobs, lang=lang, missing=missing, force=force,
-               reference_docx=reference_docx, message_lang=message_lang)  # fmt: skip
+               reference_docx=reference_docx, message_lang=message_lang,
+               charts=charts)  # fmt: skip
 
 
 def summarize(results: Iterable[BatchResult]) -> BatchSummary:
@@ -237,13 +288,64 @@ def rollup(
     lang: str | None = None,
     team: str | None = None,
     jobs: int | None = None,
+    period: str | None = None,
 ) -> Rollup:
     """Combine filled workbooks of one template into a team report (see opsbook.rollup.rollup):
     `.report` (combined inputs, KPIs recomputed), `.people`, `.missing` (with a roster CSV),
-    `.messages()`; `.write(Path("TEAM.xlsx"))` or `.write(Path("TEAM.docx"))`."""
+    `.messages()`; `.write(Path("TEAM.xlsx"))` or `.write(Path("TEAM.docx"))`. period: the
+    team's period (default: the one most workbooks name); other periods are left out."""
     from opsbook.rollup import rollup as combine
 
-    return combine(reports_or_paths, roster=roster, lang=lang, team=team, jobs=jobs)
+    return combine(reports_or_paths, roster=roster, lang=lang, team=team, jobs=jobs, period=period)
+
+
+# ----------------------------------------------------------------------------------------------
+# From one period to the next (opsbook/nextperiod.py, opsbook/trend.py)
+
+
+def next_workbook(
+    path: Path,
+    out: Path | None = None,
+    *,
+    period: str | None = None,
+    force: bool = False,
+) -> tuple[Path, NextWorkbook]:
+    """The next period's workbook of a filled one: previous-period fields filled from this
+    period's, person/store/department/scope carried, the period advanced (or `period`), section
+    六's targets and 五's plans carried read-only as the next period's commitments. Returns the
+    path (default: beside the input, named from store and next period) and what it holds.
+    Raises UsageProblem (asking for `period`) when the period cannot be advanced."""
+    from opsbook.nextperiod import next_workbook as write
+
+    return write(path, out, period=period, force=force)
+
+
+def next_many(
+    paths: Iterable[Path],
+    *,
+    outdir: Path | None = None,
+    force: bool = False,
+    message_lang: str = "zh-CN",
+) -> list[NextResult]:
+    """`next_workbook` for files, folders and .eml attachments at once (beside each input or in
+    outdir, named after person, store and period); one broken input fails alone."""
+    from opsbook.nextperiod import next_many as write_all
+
+    return write_all(paths, outdir=outdir, force=force, message_lang=message_lang)
+
+
+def trend(
+    reports_or_paths: Iterable[Report | Path],
+    *,
+    team: bool = False,
+    lang: str | None = None,
+) -> Trend:
+    """One person's or store's workbooks over periods (team=True: the team's roll-up of each
+    period): `.points` in period order, `.rows` (each KPI per period and its changes);
+    `.write(Path("TREND.xlsx"))` (table and charts) or `.write(Path("TREND.docx"))`."""
+    from opsbook.trend import trend as build
+
+    return build(reports_or_paths, team=team, lang=lang)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -265,13 +367,8 @@ def render_bytes(
     The language defaults to the workbook's own, as for render()."""
     if missing not in MISSING_MODES:
         raise UsageProblem("render.bad_missing", value=missing)
-    spec = spec_mod.load()
     report = read_bytes(data, name)
-    mode: MissingMode = "mark" if missing == "mark" else "omit"
-    from generator.docx_writer import build_summary
-
-    docx = build_summary(spec, report, lang=normalize_lang(lang or report.lang), missing=mode)
-    return docx, report
+    return summary_bytes(spec_mod.load(), report, lang=lang, missing=missing), report
 
 
 def new_workbook_bytes(

@@ -37,7 +37,10 @@ from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import Literal, TypeVar
 
+from opsbook import provenance
 from opsbook.files import safe_filename
+from opsbook.mail import workbook_parts
+from opsbook.screening import BlankWorkbook, is_lock_name, locked_by, workbook_of_lock
 from workbook.errors import ExitCode, OpsbookError, OutputError, UnreadableFile, UnsafeFile
 from workbook.i18n import catalog, normalize_lang
 
@@ -49,7 +52,9 @@ MAX_EML_BYTES = 64 * 1024 * 1024
 # batch of any size holds only a handful of pending results.
 QUEUE_PER_WORKER = 4
 
-Status = Literal["converted", "failed", "skipped"]  # skipped: its summary is up to date
+# skipped: its summary is up to date; blank: a blank template, nothing written; kept: its summary
+# was edited by hand since opsbook wrote it, and is kept as it is.
+Status = Literal["converted", "failed", "skipped", "blank", "kept"]
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -73,6 +78,7 @@ class Source:
     sender_name: str | None = None
     sender_email: str | None = None
     sent_at: dt.datetime | None = None  # the .eml's Date header
+    lock: Path | None = None  # an office suite's lock file beside it: open, maybe unsaved edits
 
     @property
     def label(self) -> str:
@@ -98,7 +104,7 @@ Found = Source | InputProblem
 
 
 def _is_lock_file(name: str) -> bool:
-    return name.startswith("~$")
+    return is_lock_name(name)
 
 
 def _is_workbook_name(name: str) -> bool:
@@ -123,19 +129,6 @@ def _unique(stem: str, suffix: str, taken: set[str], scope: str = "") -> str:
         name = f"{stem}-{n}{suffix}"
     taken.add(f"{scope}/{name.casefold()}")
     return name
-
-
-def _sender(message: EmailMessage) -> tuple[str | None, str | None]:
-    """(display name, address) of the first From address, when it can be parsed."""
-    try:
-        header = message["From"]
-        addresses = getattr(header, "addresses", ())
-        if not addresses:
-            return None, None
-        first = addresses[0]
-        return (first.display_name or None), (first.addr_spec.lower() or None)
-    except Exception:  # a malformed header must not stop the batch
-        return None, None
 
 
 def _sent(message: EmailMessage) -> dt.datetime | None:
@@ -173,13 +166,11 @@ def extract_attachments(eml: Path, workdir: Path, taken: set[str]) -> list[Sourc
     """Save every workbook attached to eml into workdir as `<sender>_<name>`; raise when there is
     none. taken: names already used in workdir (updated)."""
     message = read_eml(eml)
-    name, address = _sender(message)
     sent_at = _sent(message)
-    sender = safe_filename(name or (address or "").split("@")[0]) or safe_filename(eml.stem)
     found: list[Source] = []
-    for part in message.walk():
-        if part.is_multipart():
-            continue
+    for part, who in workbook_parts(message):
+        name, address = who.name, who.address
+        sender = safe_filename(name or (address or "").split("@")[0]) or safe_filename(eml.stem)
         filename = part.get_filename()
         if not filename or not _is_workbook_name(filename.strip()):
             continue
@@ -189,7 +180,9 @@ def extract_attachments(eml: Path, workdir: Path, taken: set[str]) -> list[Sourc
         original = Path(filename.strip().replace("\\", "/")).name
         suffix = Path(original).suffix.lower()
         stem = safe_filename(Path(original).stem) or "workbook"
-        target = workdir / _unique(f"{sender}_{stem}", suffix, taken)
+        # The sender's name once: 李明_Q3.xlsx from 李明 stays 李明_Q3, never 李明_李明_Q3.
+        named = _fold(sender) in _fold(stem)
+        target = workdir / _unique(stem if named else f"{sender}_{stem}", suffix, taken)
         target.write_bytes(payload)
         found.append(Source(target, eml, original, name, address, sent_at))
     if not found:
@@ -197,11 +190,17 @@ def extract_attachments(eml: Path, workdir: Path, taken: set[str]) -> list[Sourc
     return found
 
 
+def _fold(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
 def discover(paths: Iterable[Path], workdir: Path) -> list[Found]:
     """Every workbook named by paths, in order, and every input that gave none."""
+    paths = list(paths)
     found: list[Found] = []
     seen: set[str] = set()
     taken: set[str] = set()
+    named = {os.path.normcase(os.path.realpath(p)) for p in paths}
 
     def first_time(path: Path) -> bool:
         key = os.path.normcase(os.path.realpath(path))
@@ -215,8 +214,17 @@ def discover(paths: Iterable[Path], workdir: Path) -> list[Found]:
             books = list(_walk(path))
             if not books:
                 found.append(InputProblem(path, UnreadableFile("batch.no_workbooks", path=path)))
-            found.extend(Source(p, p) for p in books if first_time(p))
-        elif _is_lock_file(path.name) or not first_time(path):
+            found.extend(Source(p, p, lock=locked_by(p)) for p in books if first_time(p))
+        elif _is_lock_file(path.name):
+            # Beside its workbook, also named (a shell glob picks both up): the workbook's own
+            # warning says it is open. Named alone: say what it is, not "not a workbook".
+            if os.path.normcase(os.path.realpath(workbook_of_lock(path))) in named:
+                continue
+            lock_error = UnreadableFile(
+                "team.lock_file", path=path, workbook=workbook_of_lock(path).name
+            )
+            found.append(InputProblem(path, lock_error))
+        elif not first_time(path):
             continue
         elif path.suffix.lower() == EML_SUFFIX:
             try:
@@ -225,7 +233,7 @@ def discover(paths: Iterable[Path], workdir: Path) -> list[Found]:
                 found.append(InputProblem(path, exc))
         else:
             # Anything else goes to the renderer, whose checks say what is wrong with it.
-            found.append(Source(path, path))
+            found.append(Source(path, path, lock=locked_by(path)))
     return found
 
 
@@ -241,6 +249,16 @@ def up_to_date(target: Path, origin: Path, reference_docx: Path | None = None) -
             return False
         inputs = [origin] if reference_docx is None else [origin, reference_docx]
         return all(written.st_mtime >= p.stat().st_mtime for p in inputs)
+    except OSError:
+        return False
+
+
+def _newer(reference_docx: Path | None, target: Path) -> bool:
+    """Whether the reference document changed after the summary was written."""
+    if reference_docx is None:
+        return False
+    try:
+        return reference_docx.stat().st_mtime > target.stat().st_mtime
     except OSError:
         return False
 
@@ -274,6 +292,7 @@ class BatchResult:
     error: str | None = None
     exit_code: int = 0
     errors: int = 0  # data errors in a converted workbook (what `opsbook check` exits 1 for)
+    notice: str | None = None  # a localized warning line about the input (open elsewhere)
 
     @property
     def ok(self) -> bool:
@@ -291,6 +310,8 @@ class BatchSummary:
     errors: int = 0  # data errors in all converted summaries' workbooks
     with_errors: int = 0  # converted summaries whose workbook has an error
     skipped: int = 0  # summaries already up to date
+    blank: int = 0  # blank templates: nothing written
+    kept: int = 0  # summaries edited by hand since opsbook wrote them: kept
 
     @property
     def exit_code(self) -> int:
@@ -302,6 +323,8 @@ class BatchSummary:
         rows = [
             (t("batch.converted"), self.converted, ""),
             *([(t("batch.skipped"), self.skipped, t("batch.skipped_how"))] if self.skipped else []),
+            *([(t("team.kept"), self.kept, t("team.kept_how"))] if self.kept else []),
+            *([(t("team.blank"), self.blank, t("team.blank_how"))] if self.blank else []),
             (t("batch.failed"), self.failed, ""),
             (
                 t("batch.errors"),
@@ -334,9 +357,14 @@ def _pad(text: str, width: int) -> str:
 def summarize(results: Iterable[BatchResult]) -> BatchSummary:
     """Counts for the end table; consumes results one at a time."""
     converted = failed = warnings = with_warnings = errors = with_errors = skipped = 0
+    blank = kept = 0
     for r in results:
         if r.status == "skipped":
             skipped += 1
+        elif r.status == "blank":
+            blank += 1
+        elif r.status == "kept":
+            kept += 1
         elif r.ok:
             converted += 1
             warnings += r.warnings
@@ -345,7 +373,9 @@ def summarize(results: Iterable[BatchResult]) -> BatchSummary:
             with_errors += r.errors > 0
         else:
             failed += 1
-    return BatchSummary(converted, failed, warnings, with_warnings, errors, with_errors, skipped)
+    return BatchSummary(
+        converted, failed, warnings, with_warnings, errors, with_errors, skipped, blank, kept
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -364,6 +394,7 @@ class RenderTask:
     force: bool
     reference_docx: Path | None
     message_lang: str
+    charts: bool = True
 
 
 def localized(exc: OpsbookError, source: Source, lang: str) -> str:
@@ -394,19 +425,35 @@ def render_one(task: RenderTask) -> BatchResult:
             missing=task.missing,
             reference_docx=task.reference_docx,
             force=task.force,
+            charts=task.charts,
+            origin=task.source.origin,
+            refuse_blank=True,
         )
+    except BlankWorkbook as exc:
+        line = localized(exc, task.source, task.message_lang)
+        return BatchResult(task.index, task.source.label, None, "blank", error=line,
+                           notice=_lock_notice(task.source, task.message_lang))  # fmt: skip
     except OpsbookError as exc:
         return _failed(task, localized(exc, task.source, task.message_lang), int(exc.exit_code))
     except Exception as exc:  # one broken file never stops the batch
         return _failed(task, *unexpected(task.source, exc, task.message_lang))
     return BatchResult(
         task.index, task.source.label, out, "converted", len(report.warnings),
-        errors=len(report.errors),
+        errors=len(report.errors), notice=_lock_notice(task.source, task.message_lang),
     )  # fmt: skip
 
 
+def _lock_notice(source: Source, lang: str) -> str | None:
+    """The warning for a workbook open in another program (a lock file beside it)."""
+    if source.lock is None:
+        return None
+    return catalog(lang)("team.open_elsewhere", path=source.label, lock=source.lock.name)
+
+
 def _failed(task: RenderTask, error: str, code: int) -> BatchResult:
-    return BatchResult(task.index, task.source.label, None, "failed", error=error, exit_code=code)
+    notice = _lock_notice(task.source, task.message_lang)
+    return BatchResult(task.index, task.source.label, None, "failed", error=error, exit_code=code,
+                       notice=notice)  # fmt: skip
 
 
 def _crashed(task: RenderTask, exc: BaseException | None) -> BatchResult:
@@ -538,6 +585,7 @@ class BatchRun(Iterator[BatchResult]):
         force: bool,
         reference_docx: Path | None,
         message_lang: str | None,
+        charts: bool = True,
     ) -> None:
         msg_lang = normalize_lang(message_lang or lang)
         if outdir is not None:
@@ -562,10 +610,28 @@ class BatchRun(Iterator[BatchResult]):
                 )
                 continue
             target = next(outputs)
-            if not force and up_to_date(target, item.origin, reference_docx):
-                self._settled.append(BatchResult(index, item.label, target, "skipped"))
+            notice = _lock_notice(item, msg_lang)
+            replace = force
+            state = provenance.state(target, item.path) if not force else "missing"
+            if state == "current" and not _newer(reference_docx, target):
+                self._settled.append(
+                    BatchResult(index, item.label, target, "skipped", notice=notice)
+                )
                 continue
-            if not force and target.is_file():  # older than its input: the input changed since
+            if state in ("current", "changed"):
+                replace = True  # opsbook's own summary, untouched since: written again
+            elif state == "edited":
+                line = catalog(msg_lang)("team.edited", path=target, source=item.label)
+                self._settled.append(
+                    BatchResult(index, item.label, target, "kept", error=line, notice=notice)
+                )
+                continue
+            elif not force and up_to_date(target, item.origin, reference_docx):
+                self._settled.append(
+                    BatchResult(index, item.label, target, "skipped", notice=notice)
+                )
+                continue
+            if not replace and target.is_file():  # older than its input: the input changed since
                 stale = OutputError("batch.stale_output", path=target, source=item.label)
                 failed = BatchResult(
                     index,
@@ -579,7 +645,9 @@ class BatchRun(Iterator[BatchResult]):
                 self._settled.append(failed)
                 continue
             self._tasks.append(
-                RenderTask(index, item, target, lang, missing, force, reference_docx, msg_lang)
+                RenderTask(
+                    index, item, target, lang, missing, replace, reference_docx, msg_lang, charts
+                )
             )
         self.total = len(found)
         self.jobs = max(1, jobs if jobs is not None else default_jobs())
@@ -633,13 +701,14 @@ def render_many(
     force: bool = False,
     reference_docx: Path | None = None,
     message_lang: str | None = None,
+    charts: bool = True,
 ) -> BatchRun:
     """Render every workbook named by paths (files, folders, .eml files) to a Word summary.
 
     Yields one BatchResult per input as it completes (not in input order; `index` gives the
     order). Outputs go beside each input (for an attachment: beside its .eml) or into outdir,
     which is created if missing. jobs: worker processes (default: the number of CPUs; 1 runs in
-    this process). lang, missing, force, reference_docx: as for `render`. message_lang: the
+    this process). lang, missing, force, reference_docx, charts: as for `render`. message_lang: the
     language of error lines (default: lang, else zh-CN). Inputs are never modified.
     """
     return BatchRun(
@@ -651,4 +720,5 @@ def render_many(
         force=force,
         reference_docx=reference_docx,
         message_lang=message_lang,
+        charts=charts,
     )

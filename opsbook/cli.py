@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from opsbook.clickwords import command_lang, help_text, message
 from workbook.errors import OpsbookError, UsageProblem
 from workbook.i18n import catalog, normalize_lang
 
@@ -43,8 +44,103 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="opsbook")
+class LocalizedCommand(click.Command):
+    """A command whose help and usage speak the command line's language (opsbook.clickwords)."""
+
+    def get_help(self, ctx: click.Context) -> str:
+        return help_text(super().get_help(ctx), _STATE["lang"])
+
+    def get_usage(self, ctx: click.Context) -> str:
+        return help_text(super().get_usage(ctx), _STATE["lang"])
+
+
+class LocalizedGroup(click.Group):
+    """The opsbook group: decides the language before click parses anything, gives every
+    command its help in that language, and says click's own errors in it (exit 2 as click)."""
+
+    command_class = LocalizedCommand
+
+    def get_help(self, ctx: click.Context) -> str:
+        return help_text(super().get_help(ctx), _STATE["lang"])
+
+    def get_usage(self, ctx: click.Context) -> str:
+        return help_text(super().get_usage(ctx), _STATE["lang"])
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        lang = _STATE["lang"] = command_lang(argv)
+        _localize(self, lang)
+        t = catalog(lang)
+        try:
+            rv = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            if not standalone_mode:
+                raise
+            if exc.ctx is not None:
+                hint = ""
+                if exc.ctx.command.get_help_option(exc.ctx) is not None:
+                    option = exc.ctx.help_option_names[0]
+                    hint = t("clihelp.try_help", command=exc.ctx.command_path, option=option)
+                click.echo(f"{exc.ctx.get_usage()}\n{hint}\n", err=True)
+            click.echo(t("cli.error_prefix") + message(exc.format_message(), lang), err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            if not standalone_mode:
+                raise
+            click.echo(t("cli.error_prefix") + message(exc.format_message(), lang), err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            if not standalone_mode:
+                raise
+            click.echo(t("clihelp.aborted"), err=True)
+            sys.exit(1)
+        if standalone_mode:
+            sys.exit(rv if isinstance(rv, int) else 0)
+        return rv
+
+
+_STATE = {"lang": "zh-CN"}
+
+
+def _localize(group: click.Group, lang: str) -> None:
+    """Every command's help, short help, option help and metavar from the catalogue."""
+    t = catalog(lang)
+    entries = t.entries
+    commands: list[tuple[str, click.Command]] = [("opsbook", group), *group.commands.items()]
+    for name, command in commands:
+        prefix = f"clihelp.{name}"
+        if f"{prefix}.doc" in entries:
+            command.help = t(f"{prefix}.doc")
+        if f"{prefix}.short" in entries:
+            command.short_help = t(f"{prefix}.short")
+        for param in command.params:
+            if not isinstance(param, click.Option):
+                continue
+            key = f"{prefix}.{param.name}"
+            if param.name == "version":
+                param.help = t("clihelp.version")
+            elif key in entries:
+                param.help = t(key)
+            if param.is_flag or isinstance(param.type, click.Choice):
+                continue
+            if isinstance(param.type, click.Path):
+                folder = not param.type.file_okay
+                param.metavar = t("clihelp.metavar_dir" if folder else "clihelp.metavar_file")
+            elif isinstance(param.type, click.IntRange):
+                param.metavar = t("clihelp.metavar_n")
+            else:
+                param.metavar = t("clihelp.metavar_text")
+
+
+@click.group(cls=LocalizedGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="opsbook", message="%(prog)s %(version)s")
 @click.option("--debug", is_flag=True, help="Show a traceback on errors.")
 def main(debug: bool) -> None:
     """opsbook: 电商运营工作总结 Excel 填报表与 Word 总结 / e-commerce work summaries.
@@ -53,6 +149,8 @@ def main(debug: bool) -> None:
     opsbook new             write a workbook to fill in
     opsbook demo OUTDIR     write a blank workbook and a filled sample
     opsbook render FILLED   turn a filled workbook into the Word summary
+    opsbook next FILLED     next period's workbook, pre-filled from this one
+    opsbook trend PATHS     KPIs over several periods (-o TREND.xlsx)
     opsbook rollup PATHS    combine many workbooks into a team view (-o TEAM.xlsx)
     opsbook check FILLED    list what is missing or wrong, cell by cell
     opsbook export FILLED   every value by id, as JSON or CSV
@@ -67,6 +165,13 @@ def main(debug: bool) -> None:
 @click.option("--store", help="Store or brand name, filled in for you.")
 @click.option("--period", help="Period, e.g. 2026年Q3, filled in for you.")
 @click.option("--author", help="Your name, filled in for you.")
+@click.option(
+    "--from",
+    "from_",
+    metavar="LAST.xlsx",
+    type=click.Path(readable=False, path_type=Path),
+    help="Last period's filled workbook: the next period's, pre-filled (as opsbook next).",
+)
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
 @handle_errors
 def new_cmd(
@@ -75,11 +180,19 @@ def new_cmd(
     store: str | None,
     period: str | None,
     author: str | None,
+    from_: Path | None,
     force: bool,
 ) -> None:
     """Write a new summary workbook to fill in (default name from store and period)."""
     from opsbook.api import new_workbook
 
+    ctx = click.get_current_context()
+    if from_ is not None:
+        given = ("lang", "store", "author")
+        if any(ctx.get_parameter_source(p) != click.core.ParameterSource.DEFAULT for p in given):
+            raise UsageProblem("next.from_with_store")
+        _next_one(from_, out, period, force)
+        return
     lang = normalize_lang(lang)
     path = new_workbook(out, lang=lang, store=store, period=period, author=author, force=force)
     click.echo(catalog(lang)("cli.wrote", path=path))
@@ -153,6 +266,7 @@ RENDER_LISTED = 5  # problems listed after a render; `opsbook check` lists them 
     type=click.Path(dir_okay=False, path_type=Path),
     help="A company .docx whose page setup and styles the summary uses.",
 )
+@click.option("--no-charts", is_flag=True, help="Leave the native charts out of the summary.")
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
 @handle_errors
 def render_cmd(
@@ -163,6 +277,7 @@ def render_cmd(
     lang: str | None,
     missing: str,
     reference_docx: Path | None,
+    no_charts: bool,
     force: bool,
 ) -> None:
     """Write the Word summary of filled workbooks (never modifies a workbook).
@@ -192,17 +307,24 @@ def render_cmd(
         if out is not None:
             raise UsageProblem("batch.out_with_many")
         click.get_current_context().exit(
-            _render_batch(paths, outdir, jobs, lang, missing, force, reference_docx)
+            _render_batch(paths, outdir, jobs, lang, missing, force, reference_docx, not no_charts)
         )
     filled = paths[0]
 
     # Errors speak --lang, else OPSBOOK_LANG (handle_errors: --lang may be None here); the
     # report of a finished render speaks the summary's language.
     path, report = render(
-        filled, out, lang=lang, missing=missing, reference_docx=reference_docx, force=force
+        filled,
+        out,
+        lang=lang,
+        missing=missing,
+        reference_docx=reference_docx,
+        force=force,
+        charts=not no_charts,
     )
     t = catalog(normalize_lang(lang or report.lang))
     click.echo(t("cli.wrote", path=path))
+    _warn_if_open(filled, t.lang)
     problems = report.errors + report.warnings
     if not problems:
         click.echo(t("render.clean"), err=True)
@@ -238,6 +360,7 @@ def check_cmd(filled: Path, lang: str | None) -> None:
     # the workbook's own language.
     report = check(filled)
     t = catalog(normalize_lang(lang or report.lang))
+    _warn_if_open(filled, t.lang)
     for issue in report.issues:
         severity = t(f"issues.check.{issue.severity}")
         click.echo(
@@ -291,6 +414,17 @@ def export_cmd(filled: Path, fmt: str, out: Path | None, force: bool) -> None:
     click.echo(catalog(report.lang)("cli.wrote", path=out))
 
 
+def _warn_if_open(path: Path, lang: str) -> None:
+    """A lock file beside the workbook: it is open somewhere, maybe with unsaved edits."""
+    from opsbook.screening import locked_by
+
+    lock = locked_by(path)
+    if lock is not None:
+        t = catalog(lang)
+        line = t("team.open_elsewhere", path=path, lock=lock.name)
+        click.echo(t("rollup.warning_prefix") + line, err=True)
+
+
 def _render_batch(
     paths: tuple[Path, ...],
     outdir: Path | None,
@@ -299,6 +433,7 @@ def _render_batch(
     missing: str,
     force: bool,
     reference_docx: Path | None = None,
+    charts: bool = True,
 ) -> int:
     """Render many inputs (files, folders, .eml files): a progress bar on stderr when it is a
     terminal, each failure as one line on stderr, then the end table on stdout. Returns the
@@ -310,6 +445,7 @@ def _render_batch(
     failures: list[BatchResult] = []
     incomplete: list[BatchResult] = []  # converted, but the workbook has data errors
     first: list[BatchResult] = []  # the first result, to speak of it when it is the only one
+    noted: list[BatchResult] = []  # open elsewhere, blank, or edited by hand: a warning line
 
     def tap(results: Iterable[BatchResult]) -> Iterator[BatchResult]:
         for result in results:
@@ -319,10 +455,13 @@ def _render_batch(
                 failures.append(result)
             elif result.errors:
                 incomplete.append(result)
+            if result.notice or result.status in ("blank", "kept"):
+                noted.append(result)
             yield result
 
     with render_many(paths, outdir=outdir, jobs=jobs, lang=lang, missing=missing, force=force,
-                     reference_docx=reference_docx, message_lang=msg_lang) as run:  # fmt: skip
+                     reference_docx=reference_docx, message_lang=msg_lang,
+                     charts=charts) as run:  # fmt: skip
         if sys.stderr.isatty():
             with click.progressbar(
                 run, length=run.total, label=t("batch.progress"), file=sys.stderr
@@ -334,7 +473,12 @@ def _render_batch(
         click.echo(t("cli.error_prefix") + (failure.error or failure.source), err=True)
     for result in sorted(incomplete, key=lambda r: r.index):
         click.echo(t("batch.has_errors", source=result.source, n=result.errors), err=True)
-    only = first[0] if summary.converted + summary.failed + summary.skipped == 1 else None
+    for result in sorted(noted, key=lambda r: r.index):
+        for line in (result.notice, result.error if result.status in ("blank", "kept") else None):
+            if line:
+                click.echo(t("rollup.warning_prefix") + line, err=True)
+    counted = summary.converted + summary.failed + summary.skipped + summary.blank + summary.kept
+    only = first[0] if counted == 1 else None
     if only is not None and only.output is not None:  # one .eml: where its summary is
         if only.ok:
             click.echo(t("cli.wrote", path=only.output))
@@ -345,6 +489,130 @@ def _render_batch(
     if only is not None and only.status == "failed":
         return only.exit_code or summary.exit_code  # what `render FILE` would have exited
     return summary.exit_code
+
+
+def _next_one(path: Path, out: Path | None, period: str | None, force: bool) -> None:
+    from opsbook.nextperiod import next_workbook
+
+    written, book = next_workbook(path, out, period=period, force=force)
+    t = catalog(book.lang)
+    click.echo(
+        t(
+            "next.wrote",
+            path=written,
+            source=book.source,
+            period=book.period or "?",
+            next=book.next_period,
+        )
+    )
+
+
+@main.command("next")
+@click.argument(
+    "paths",
+    metavar="FILLED.xlsx...",
+    nargs=-1,
+    required=True,
+    type=click.Path(readable=False, path_type=Path),
+)
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Output .xlsx (default: beside the workbook, named from store and next period).",
+)
+@click.option(
+    "--outdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write the next workbooks into this folder (many inputs).",
+)
+@click.option("--period", help="The next period, when it cannot be worked out (e.g. 2026年Q4).")
+@click.option(
+    "--lang",
+    type=LANG_CHOICE,
+    default=None,
+    help="Language of messages (the workbook keeps its own).",
+)
+@click.option("--force", is_flag=True, help="Overwrite outputs that exist.")
+@handle_errors
+def next_cmd(
+    paths: tuple[Path, ...],
+    out: Path | None,
+    outdir: Path | None,
+    period: str | None,
+    lang: str | None,
+    force: bool,
+) -> None:
+    """Write the next period's workbook of filled workbooks: previous-period figures filled in
+    from this period, the period advanced, section 六's targets and 五's plans carried as the
+    next period's commitments. Many inputs, folders or .eml files: one each, beside each input
+    or in --outdir (for a lead sending everyone their own). Exit 1 if any failed."""
+    single = (
+        len(paths) == 1
+        and outdir is None
+        and not paths[0].is_dir()
+        and paths[0].suffix.lower() != ".eml"
+    )
+    if single:
+        _next_one(paths[0], out, period, force)
+        return
+    if out is not None:
+        raise UsageProblem("next.out_with_many")
+    if period is not None:
+        raise UsageProblem("next.period_with_many")
+    from opsbook.nextperiod import next_many
+
+    msg_lang = normalize_lang(lang or _env_lang())
+    t = catalog(msg_lang)
+    results = next_many(paths, outdir=outdir, force=force, message_lang=msg_lang)
+    for result in results:
+        if result.ok and result.book is not None:
+            click.echo(
+                t(
+                    "next.wrote",
+                    path=result.output,
+                    source=result.source,
+                    period=result.book.period or "?",
+                    next=result.book.next_period,
+                )
+            )
+        else:
+            click.echo(t("cli.error_prefix") + (result.error or result.source), err=True)
+    failed = sum(1 for r in results if not r.ok)
+    click.echo(t("next.summary", ok=len(results) - failed, failed=failed))
+    click.get_current_context().exit(1 if failed else 0)
+
+
+@main.command("trend")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(readable=False, path_type=Path))
+@click.option(
+    "-o",
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="TREND.xlsx (table and charts) or TREND.docx (the table).",
+)
+@click.option("--team", is_flag=True, help="Several people: the team's roll-up of each period.")
+@click.option(
+    "--lang",
+    type=LANG_CHOICE,
+    default=None,
+    help="Language of the output (default: the first workbook's own).",
+)
+@click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
+@handle_errors
+def trend_cmd(
+    paths: tuple[Path, ...], out: Path, team: bool, lang: str | None, force: bool
+) -> None:
+    """KPIs of one person's or store's workbooks over periods (files, folders, .eml files),
+    in period order, with the change between periods and charts of the main KPIs."""
+    from opsbook.trend import trend
+
+    if out.suffix.lower() not in (".xlsx", ".docx"):
+        raise UsageProblem("trend.suffix", path=out)
+    result = trend(list(paths), team=team, lang=lang, out=out)
+    path = result.write(out, force=force, inputs=paths)
+    click.echo(catalog(result.lang)("cli.wrote", path=path))
 
 
 @main.command("rollup")
@@ -364,6 +632,11 @@ def _render_batch(
 )
 @click.option("--team", help="Team name written as the store (default: the store all share).")
 @click.option(
+    "--period",
+    help="The team's period, e.g. 2026年Q3 (default: the one most workbooks name); "
+    "workbooks of other periods are left out.",
+)
+@click.option(
     "--jobs",
     type=click.IntRange(min=1),
     default=None,
@@ -375,6 +648,7 @@ def _render_batch(
     default=None,
     help="Language of the output (default: the workbooks' own).",
 )
+@click.option("--no-charts", is_flag=True, help="Leave the native charts out of TEAM.docx.")
 @click.option("--force", is_flag=True, help="Overwrite OUT if it exists.")
 @handle_errors
 def rollup_cmd(
@@ -382,16 +656,18 @@ def rollup_cmd(
     out: Path,
     roster: Path | None,
     team: str | None,
+    period: str | None,
     jobs: int | None,
     lang: str | None,
+    no_charts: bool,
     force: bool,
 ) -> None:
     """Combine filled workbooks (files, folders, .eml files) into a team workbook or summary."""
     from opsbook.rollup import check_rollup_output, rollup
 
     check_rollup_output(out, force=force, inputs=paths)  # before the work of reading
-    result = rollup(list(paths), roster=roster, lang=lang, team=team, jobs=jobs)
-    path = result.write(out, force=force)
+    result = rollup(list(paths), roster=roster, lang=lang, team=team, jobs=jobs, period=period)
+    path = result.write(out, force=force, charts=not no_charts)
     t = catalog(result.lang)
     click.echo(t("cli.wrote", path=path))
     for line in result.summary_lines():

@@ -58,10 +58,21 @@ def _output_error(exc: OSError, path: Path) -> OutputError:
     if exc.errno in _DISK_FULL:
         return OutputError("write.disk_full", path=path)
     if exc.errno in _NO_PERMISSION:
+        if _held_elsewhere(path):
+            return OutputError("team.output_held", path=path)
         return OutputError("write.no_permission", path=path, folder=path.parent)
     if exc.errno == errno.EEXIST:
         return OutputError("output.exists", path=path)
     return OutputError("output.not_writable", path=path, reason=exc.strerror or exc)
+
+
+def _held_elsewhere(path: Path) -> bool:
+    """Whether a refused write is about the file, not its folder: the file exists in a folder
+    we may write to (on Windows, a file open in Word or WPS cannot be replaced), or an office
+    suite's lock file sits beside it."""
+    if any(path.with_name(n).is_file() for n in (f"~${path.name}", f".~lock.{path.name}#")):
+        return True
+    return path.is_file() and os.access(path.parent, os.W_OK)
 
 
 def _tmpfile_supported() -> bool:

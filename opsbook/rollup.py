@@ -13,6 +13,7 @@ roster's missing list and the roll-up's notes appended.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -22,7 +23,7 @@ import unicodedata
 import zipfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,10 +40,14 @@ from opsbook.batch import (
     unexpected,
 )
 from opsbook.files import check_output, write_atomic
+from opsbook.screening import Impossible, figures_filled, impossible_figures, team_period
+from opsbook.teamtext import item_key as _item_key
+from opsbook.teamtext import merged_items, same_precision
 from workbook import spec as spec_mod
 from workbook.calc import NUMERIC_TYPES, compute_kpis
 from workbook.errors import ExitCode, OpsbookError, UnreadableFile, UnsafeFile, UsageProblem
 from workbook.i18n import LANGS, catalog, normalize_lang
+from workbook.period import Period, local_date, parse_period
 from workbook.report import FieldValue, Report, TableRow
 from workbook.spec import Field, Kpi, Spec, Table, Text
 
@@ -86,6 +91,10 @@ class Person:
     tables: dict[str, list[TableRow]] = field(default_factory=dict)  # the filled-in rows
     saved_at: float | None = None  # POSIX time the workbook was saved (or sent, or written)
     sent_at: float | None = None  # POSIX time of the email it came in
+    period: Period | None = None  # the period its period field names, when recognisable
+    period_text: str | None = None  # that field as typed
+    impossible: tuple[Impossible, ...] = ()  # figures above their whole: left out of totals
+    lock: str | None = None  # a lock file beside it (open elsewhere): its name
 
     def number(self, id_: str) -> float | None:
         """A field or KPI value as a finite number, or None."""
@@ -120,23 +129,37 @@ def person_from_report(
     sender_name = source.sender_name if source is not None else None
     email = source.sender_email if source is not None else None
     fallback = Path(report.source).stem if report.source else str(index + 1)
-    numeric = [f for f in spec.fields if f.type in NUMERIC_TYPES]
+    period_text = _text(report.fields.get(spec.rollup.period)) if spec.rollup.period else None
+    values: dict[str, FieldValue] = {f.id: report.fields.get(f.id) for f in spec.fields}
+    kpis = dict(report.kpis)
+    # A part above its whole (an error-level check): neither figure can be trusted, so both
+    # stay out of the team's totals, and so does every KPI of this person built on them.
+    impossible = tuple(impossible_figures(spec, report.fields, report.cells))
+    if impossible:
+        for i in impossible:
+            values[i.part] = values[i.whole] = None
+        recomputed = compute_kpis(spec, values)
+        kpis = {k: (v if recomputed.get(k) is not None else None) for k, v in kpis.items()}
     return Person(
         index=index,
         name=name or sender_name or (email.split("@")[0] if email else None) or fallback,
         email=email,
         source=source.label if source is not None else report.source,
-        values={f.id: report.fields.get(f.id) for f in spec.fields},
-        kpis=dict(report.kpis),
+        values=values,
+        kpis=kpis,
         lang=report.lang,
         errors=len(report.errors),
         warnings=len(report.warnings),
         sender_name=sender_name,
-        filled=sum(1 for f in numeric if _present(f, report.fields.get(f.id))),
+        filled=figures_filled(spec, report.fields),
         author=name,
         tables={t: rows for t, rows in report.tables.items() if rows},
         saved_at=_saved_at(report, source),
         sent_at=source.sent_at.timestamp() if source and source.sent_at else None,
+        period=parse_period(period_text),
+        period_text=period_text,
+        impossible=impossible,
+        lock=source.lock.name if source is not None and source.lock is not None else None,
     )
 
 
@@ -193,11 +216,11 @@ def keep_latest(people: Sequence[Person]) -> tuple[list[Person], list[Note]]:
         latest = max(group, key=_recency)
         kept.append(latest)
         if len(group) > 1:
-            others = tuple(p.source for p in group if p is not latest)
+            others = tuple(FileRef(p.source) for p in group if p is not latest)
             params = (
                 ("name", latest.name),
                 ("n", len(group)),
-                ("kept", latest.source),
+                ("kept", FileRef(latest.source)),
                 ("when", _when(latest.saved_at)),
                 ("left_out", Names(others)),
             )
@@ -211,11 +234,16 @@ def _recency(p: Person) -> tuple[bool, float, float, int]:
     return (p.saved_at is not None, p.saved_at or 0.0, p.sent_at or 0.0, p.index)
 
 
-def _when(timestamp: float | None) -> str:
-    """A saving time for messages, in the local time of the machine running opsbook."""
-    if timestamp is None:
-        return "?"
-    return dt.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
+@dataclass(frozen=True)
+class When:
+    """A saving time for messages, in the local time of the machine running opsbook, written as
+    the message's language writes dates (2026年8月31日 09:30 / 31 August 2026 09:30)."""
+
+    timestamp: float | None
+
+
+def _when(timestamp: float | None) -> When:
+    return When(timestamp)
 
 
 @dataclass(frozen=True)
@@ -281,15 +309,31 @@ def _crashed(task: ReadTask, exc: BaseException | None) -> BatchResult:
 
 @dataclass(frozen=True)
 class Note:
-    """One warning about the roll-up, localized on demand (`rollup.note.<key>`)."""
+    """One warning about the roll-up, localized on demand (`<group>.<key>`)."""
 
     key: str
     params: tuple[tuple[str, object], ...] = ()
+    group: str = "rollup.note"
 
-    def message(self, lang: str) -> str:
+    def message(self, lang: str, *, document: bool = False) -> str:
+        """The line; document=True names files without their folders (for team.docx)."""
         t = catalog(lang)
-        params = {k: _param(v, lang) for k, v in self.params}
-        return t(f"rollup.note.{self.key}", **params)
+        params = {k: _param(v, lang, document) for k, v in self.params}
+        return t(f"{self.group}.{self.key}", **params)
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """An input as messages name it: its path on a terminal, its file name in a document."""
+
+    label: str
+
+    def short(self) -> str:
+        return " › ".join(Path(part).name for part in self.label.split(" › "))
+
+
+def _short_label(label: str) -> str:
+    return FileRef(label).short()
 
 
 @dataclass(frozen=True)
@@ -304,17 +348,24 @@ class Counted:
 class Names:
     """A list for a message: the first LISTED items, then "and N more"."""
 
-    items: tuple[str | Text | Counted, ...]
+    items: tuple[str | Text | Counted | FileRef, ...]
 
 
-def _param(value: object, lang: str) -> object:
+def _param(value: object, lang: str, document: bool = False) -> object:
     t = catalog(lang)
     if isinstance(value, Text):
         return value(lang)
+    if isinstance(value, FileRef):
+        return value.short() if document else value.label
+    if isinstance(value, When):
+        if value.timestamp is None:
+            return "?"
+        moment = dt.datetime.fromtimestamp(value.timestamp)
+        return f"{local_date(moment.date(), lang)} {moment:%H:%M}"
     if isinstance(value, Counted):
         return t("rollup.value_count", value=value.value, n=value.n)
     if isinstance(value, Names):
-        items = [str(_param(i, lang)) for i in value.items]
+        items = [str(_param(i, lang, document)) for i in value.items]
         shown = t("rollup.list_sep").join(items[:LISTED])
         if len(value.items) > LISTED:
             shown = t("rollup.and_more", items=shown, n=len(value.items) - LISTED)
@@ -369,6 +420,7 @@ class _Combiner:
     lang: str
     team: str | None
     notes: list[Note] = field(default_factory=list)
+    partial: dict[str, int] = field(default_factory=dict)  # sums of fewer than everyone: how many
 
     def combine(self) -> dict[str, FieldValue]:
         values: dict[str, FieldValue] = {}
@@ -380,14 +432,15 @@ class _Combiner:
             if f.rollup == "none" or not present:
                 continue
             if f.rollup == "sum":
-                # A total with an unknown part is unknown (the blank semantics of one workbook):
-                # never a partial sum, whose rates against other totals would be wrong.
+                # What was reported is summed; the total says whom it covers (partial_lines),
+                # and the KPIs computed from it are flagged (partial_kpis).
                 if len(present) < len(self.people):
+                    self.partial[f.id] = len(present)
                     filled = {p.index for p in present}
                     for p in self.people:
-                        if p.index not in filled:
+                        left_out = {id_ for i in p.impossible for id_ in (i.part, i.whole)}
+                        if p.index not in filled and f.id not in left_out:
                             blank_sums.setdefault(p.index, []).append(f)
-                    continue
                 total = math.fsum(_number(p.values[f.id]) or 0.0 for p in present)
                 values[f.id] = _whole(f, total)
             elif f.rollup == "mean":
@@ -406,7 +459,7 @@ class _Combiner:
                 self.note(
                     "blank_in_sum",
                     name=p.name,
-                    source=p.source,
+                    source=FileRef(p.source),
                     fields=Names(tuple(f.label for f in fields)),
                     n=len(fields),
                 )
@@ -476,17 +529,22 @@ class _Combiner:
         return catalog(self.lang)("rollup.team_label", n=len(self.people))
 
     def join(self, f: Field, present: Sequence[Person]) -> str:
-        """Each person's text, with their name, one paragraph each."""
+        """Each person's text, with their name, one paragraph each; a text several people
+        kept the same (the template's own paragraph) once, with all their names."""
         t = catalog(self.lang)
-        parts = [t("rollup.joined", name=p.name, text=str(p.values[f.id]).strip()) for p in present]
+        groups: dict[str, tuple[list[str], str]] = {}
+        for p in present:
+            text = str(p.values[f.id]).strip()
+            groups.setdefault(_item_key(text), ([], text))[0].append(p.name)
+        sep = t("rollup.list_sep")
+        parts = [t("rollup.joined", name=sep.join(names), text=text)
+                 for names, text in groups.values()]  # fmt: skip
         return self.fit(f, parts, "\n")
 
     def unique(self, f: Field, present: Sequence[Person]) -> str:
-        """The distinct values, in the order first given."""
-        seen: dict[object, str] = {}
-        for p in present:
-            seen.setdefault(_key(p.values[f.id]), " ".join(str(p.values[f.id]).split()))
-        return self.fit(f, list(seen.values()), catalog(self.lang)("rollup.list_sep"))
+        """The distinct items of everyone's lists, in the order first given."""
+        items = merged_items(str(p.values[f.id]) for p in present)
+        return self.fit(f, items, catalog(self.lang)("rollup.list_sep"))
 
     def fit(self, f: Field, parts: list[str], sep: str) -> str:
         """Join whole parts within the field's length limit; say how many were left out."""
@@ -516,30 +574,52 @@ def _show(value: FieldValue) -> str:
 
 def combine(
     spec: Spec, people: Sequence[Person], *, lang: str, team: str | None = None
-) -> tuple[dict[str, FieldValue], list[Note]]:
-    """Field id -> combined value (absent when blank), and the notes on the way."""
+) -> tuple[dict[str, FieldValue], list[Note], dict[str, int]]:
+    """Field id -> combined value (absent when blank), the notes on the way, and the sums that
+    cover fewer than everyone (field id -> how many people they cover)."""
     combiner = _Combiner(spec, people, normalize_lang(lang), team)
-    return combiner.combine(), combiner.notes
+    return combiner.combine(), combiner.notes, combiner.partial
+
+
+def partial_kpis(spec: Spec, partial: Iterable[str], kpis: dict[str, float | None]) -> list[Kpi]:
+    """The KPIs with a value computed (directly or through other KPIs) from a partial total."""
+    tainted = set(partial)
+    changed = True
+    while changed:
+        changed = False
+        for k in spec.kpis:
+            if k.id not in tainted and tainted.intersection(k.refs):
+                tainted.add(k.id)
+                changed = True
+    return [k for k in spec.kpis if k.id in tainted and kpis.get(k.id) is not None]
 
 
 def merge_rows(
     table: Table, people: Sequence[Person], lang: str, notes: list[Note]
 ) -> list[TableRow]:
     """Everyone's rows of a list (the problems found, the action plan), in people's order, the
-    first column prefixed with the person's name as `join` does; at most MAX_TEAM_ROWS, with a
-    note saying how many more each person's own summary has."""
+    first column prefixed with the person's name as `join` does (a row several people wrote the
+    same: once, with all their names); at most MAX_TEAM_ROWS, with a note saying how many more
+    each person's own summary has."""
     t = catalog(lang)
     first = table.columns[0].id
-    rows: list[TableRow] = []
+    # A row several people wrote the same (the template's example kept) is listed once, with
+    # all their names.
+    groups: dict[tuple[object, ...], tuple[list[str], TableRow]] = {}
     for p in people:
         for row in p.tables.get(table.id, []):
-            merged = dict(row)
-            text = merged.get(first)
-            if isinstance(text, str) and text.strip():
-                merged[first] = t("rollup.joined", name=p.name, text=text.strip())
-            else:
-                merged[first] = p.name
-            rows.append(merged)
+            key = tuple(_key(row.get(c.id)) for c in table.columns)
+            groups.setdefault(key, ([], row))[0].append(p.name)
+    rows: list[TableRow] = []
+    for names, row in groups.values():
+        merged = dict(row)
+        text = merged.get(first)
+        name = t("rollup.list_sep").join(names)
+        if isinstance(text, str) and text.strip():
+            merged[first] = t("rollup.joined", name=name, text=text.strip())
+        else:
+            merged[first] = name
+        rows.append(merged)
     if len(rows) > MAX_TEAM_ROWS:
         params = (("table", table.label), ("kept", MAX_TEAM_ROWS),
                   ("n", len(rows) - MAX_TEAM_ROWS), ("total", len(rows)))  # fmt: skip
@@ -690,25 +770,61 @@ class Rollup:
     missing: list[RosterEntry] = field(default_factory=list)
     unlisted: list[Person] = field(default_factory=list)
     inputs: tuple[Path, ...] = ()  # every file read (workbooks, emails, the roster)
+    errors: list[Note] = field(default_factory=list)  # figures left out of the totals
+    partial: dict[str, int] = field(default_factory=dict)  # sums covering fewer than everyone
+    period: Period | None = None  # the team's period
+    blank: list[RosterEntry] = field(default_factory=list)  # on the roster, sent a blank workbook
+    other_period: list[RosterEntry] = field(default_factory=list)  # sent another period's
 
     @property
     def exit_code(self) -> int:
-        """0, or 1 when an input could not be read (it is left out)."""
-        return int(ExitCode.DATA if self.failed else ExitCode.OK)
+        """0, or 1 when an input or some figures were left out."""
+        return int(ExitCode.DATA if self.failed or self.errors else ExitCode.OK)
 
-    def messages(self) -> list[str]:
-        """Every failure, note and roster finding, one line each, in the roll-up's language."""
-        return [*self.failure_lines(), *self.note_lines()]
+    def messages(self, *, document: bool = False) -> list[str]:
+        """Every failure, note and roster finding, one line each, in the roll-up's language
+        (document=True: files named without their folders)."""
+        return [
+            *self.failure_lines(document=document),
+            *self.coverage_lines(),
+            *self.note_lines(document=document),
+        ]
 
-    def failure_lines(self) -> list[str]:
-        """The inputs left out (what makes the exit code 1), one line each."""
+    def failure_lines(self, *, document: bool = False) -> list[str]:
+        """The inputs and figures left out (what makes the exit code 1), one line each."""
         t = catalog(self.lang)
-        return [t("rollup.not_included", error=f.error) for f in self.failed]
+        lines = []
+        for f in self.failed:
+            error = f.error or f.source
+            if document:
+                error = error.replace(f.source, _short_label(f.source))
+            lines.append(t("rollup.not_included", error=error))
+        lines.extend(e.message(self.lang, document=document) for e in self.errors)
+        return lines
 
-    def note_lines(self) -> list[str]:
+    def coverage_lines(self) -> list[str]:
+        """Which team totals cover fewer than everyone, and the KPIs computed from them."""
+        if not self.partial:
+            return []
+        t = catalog(self.lang)
+        sep = t("rollup.list_sep")
+        by_count: dict[int, list[str]] = {}
+        for id_, n in self.partial.items():
+            by_count.setdefault(n, []).append(self.spec.field(id_).label(self.lang))
+        m = len(self.people)
+        lines = [
+            t("team.partial_total", n=n, m=m, fields=sep.join(by_count[n]))
+            for n in sorted(by_count, reverse=True)
+        ]
+        flagged = partial_kpis(self.spec, self.partial, self.report.kpis)
+        if flagged:
+            lines.append(t("team.partial_kpis", kpis=sep.join(k.label(self.lang) for k in flagged)))
+        return lines
+
+    def note_lines(self, *, document: bool = False) -> list[str]:
         """What the reader of the roll-up should know, and submitters not on the roster."""
         t = catalog(self.lang)
-        lines = [n.message(self.lang) for n in self.notes]
+        lines = [n.message(self.lang, document=document) for n in self.notes]
         if self.roster is not None and self.unlisted:
             names = Names(tuple(p.name for p in self.unlisted))
             lines.append(t("rollup.unlisted", names=_param(names, self.lang)))
@@ -718,17 +834,32 @@ class Rollup:
         """What the command prints: how many were combined, and who has not submitted."""
         t = catalog(self.lang)
         key = "rollup.combined_left_out" if self.failed else "rollup.combined"
-        return [t(key, n=len(self.people), failed=len(self.failed)), *self.roster_lines()]
+        return [
+            t(key, n=len(self.people), failed=len(self.failed)),
+            *self.coverage_lines(),
+            *self.roster_lines(),
+        ]
 
     def roster_lines(self) -> list[str]:
         """Who has not submitted (or that everyone has); nothing without a roster."""
         if self.roster is None:
             return []
         t = catalog(self.lang)
-        if not self.missing:
-            return [t("rollup.all_submitted", n=len(self.roster))]
-        return [t("rollup.missing_title", n=len(self.missing)),
-                *(f"  {e.shown}" for e in self.missing)]  # fmt: skip
+        lines = []
+        if not self.missing and not self.blank and not self.other_period:
+            lines.append(t("rollup.all_submitted", n=len(self.roster)))
+        if self.missing:
+            lines.append(t("rollup.missing_title", n=len(self.missing)))
+            lines.extend(f"  {e.shown}" for e in self.missing)
+        if self.blank:
+            lines.append(t("team.blank_title", n=len(self.blank)))
+            lines.extend(f"  {e.shown}" for e in self.blank)
+        if self.other_period:
+            assert self.period is not None
+            period = self.period.label(self.lang)
+            lines.append(t("team.other_title", n=len(self.other_period), period=period))
+            lines.extend(f"  {e.shown}" for e in self.other_period)
+        return lines
 
     # -- the per-person table ---------------------------------------------------------------
 
@@ -790,8 +921,9 @@ class Rollup:
         values = {**self.report.fields, **self.report.tables}
         return build_workbook(self.spec, self.lang, values, extra_sheets=[self.person_sheet()])
 
-    def docx(self, *, reference_docx: Path | None = None) -> bytes:
-        """The team summary, with the per-person table, the missing list and the notes."""
+    def docx(self, *, reference_docx: Path | None = None, charts: bool = True) -> bytes:
+        """The team summary, with the per-person table, the missing list and the notes;
+        charts: the summary's native charts and the per-person ones (False: none)."""
         from generator.docx_writer import build_summary
 
         return build_summary(
@@ -800,11 +932,13 @@ class Rollup:
             lang=self.lang,
             missing="omit",
             reference_docx=reference_docx,
-            extra_blocks=self.appendix(),
+            extra_blocks=self.appendix(charts=charts),
+            charts=charts,
         )
 
-    def appendix(self) -> list[Block]:
-        """Blocks after the summary: how it was made, per-person KPIs, who is missing, notes."""
+    def appendix(self, *, charts: bool = True) -> list[Block]:
+        """Blocks after the summary: how it was made, per-person KPIs (a table, and a chart
+        per `[rollup] charts` id), who is missing, notes."""
         from generator.narrative import (
             Figures,
             Heading,
@@ -820,9 +954,8 @@ class Rollup:
         def ts(text: str) -> str:
             return typeset(text, self.lang)
 
-        tables = sum(
-            isinstance(b, TableBlock) for b in outline(self.spec, self.report, lang=self.lang)
-        )
+        summary = outline(self.spec, self.report, lang=self.lang, charts=charts)
+        tables = sum(isinstance(b, TableBlock) for b in summary)
         blocks: list[Block] = [
             Heading(1, ts(t("rollup.docx_heading"))),
             Para(ts(t("rollup.docx_intro", n=len(self.people)))),
@@ -831,11 +964,12 @@ class Rollup:
         ids = self.spec.rollup.kpis
         rows = []
         for p in self.people:
-            person = Report(self.spec.id, self.spec.version, self.lang, p.source,
-                            fields=dict(p.values), kpis=dict(p.kpis))  # fmt: skip
-            figures = Figures(self.spec, person, self.lang)
+            figures = Figures(self.spec, self.person_report(p), self.lang)
             shown = [figures.text(id_, table=True) or t("numfmt.not_applicable") for id_ in ids]
             rows.append((ts(usable_text(p.name) or "-"), *shown))
+        # One precision per column: 6.0万元 under 4.5万元, not 6万元.
+        columns = [same_precision(list(col)) for col in zip(*rows, strict=True)] if rows else []
+        rows = [tuple(row) for row in zip(*columns, strict=True)]
         share = 0.84 / max(len(ids), 1)
         blocks.append(
             TableBlock(
@@ -849,27 +983,73 @@ class Rollup:
                 centered=(False, *(True for _ in ids)),
             )
         )
+        if charts:
+            blocks.extend(self.people_charts(summary))
         if self.roster is not None:
             blocks.append(Heading(2, ts(t("rollup.docx_missing"))))
+            sep = t("rollup.list_sep")
             if self.missing:
-                names = t("rollup.list_sep").join(usable_text(e.shown) or "-" for e in self.missing)
-                line = t("rollup.missing_line", n=len(self.missing), names=names)
-            else:
-                line = t("rollup.all_submitted", n=len(self.roster))
-            blocks.append(Para(ts(line)))
-        messages = self.messages()
+                names = sep.join(usable_text(e.shown) or "-" for e in self.missing)
+                blocks.append(Para(ts(t("rollup.missing_line", n=len(self.missing), names=names))))
+            if self.blank:
+                names = sep.join(usable_text(e.shown) or "-" for e in self.blank)
+                blocks.append(Para(ts(t("team.blank_line", n=len(self.blank), names=names))))
+            if self.other_period and self.period is not None:
+                names = sep.join(usable_text(e.shown) or "-" for e in self.other_period)
+                line = t("team.other_line", n=len(self.other_period), names=names,
+                         period=self.period.label(self.lang))  # fmt: skip
+                blocks.append(Para(ts(line)))
+            if not self.missing and not self.blank and not self.other_period:
+                blocks.append(Para(ts(t("rollup.all_submitted", n=len(self.roster)))))
+        messages = self.messages(document=True)
         if messages:
             blocks.append(Heading(2, ts(t("rollup.notes_title"))))
             blocks.extend(Para(ts(usable_text(m) or "-"), role="note") for m in messages)
         return blocks
 
-    def write(self, out: Path, *, force: bool = False, reference_docx: Path | None = None) -> Path:
+    def person_report(self, p: Person) -> Report:
+        """One person's figures as a report (no tables), to format or chart them."""
+        return Report(self.spec.id, self.spec.version, self.lang, p.source,
+                      fields=dict(p.values), kpis=dict(p.kpis))  # fmt: skip
+
+    def people_charts(self, summary: Sequence[Block]) -> list[Block]:
+        """A bar chart per `[rollup] charts` id, a bar per person, numbered after the
+        summary's own charts. A team too large for a readable bar per person on a page gets a
+        line saying so instead (the per-person table has everyone)."""
+        from generator.chartdata import MAX_PEOPLE_CHARTED, ChartBlock, people_chart
+        from generator.narrative import Figures, Para, typeset, usable_number, usable_text
+
+        t = catalog(self.lang)
+        if len(self.people) > MAX_PEOPLE_CHARTED and self.spec.rollup.charts:
+            line = t("charts.too_many_people", n=len(self.people), max=MAX_PEOPLE_CHARTED)
+            return [Para(typeset(line, self.lang), role="note")]
+        figures = Figures(self.spec, self.report, self.lang)
+        names = [typeset(usable_text(p.name) or "-", self.lang) for p in self.people]
+        n = sum(isinstance(b, ChartBlock) for b in summary)
+        out: list[Block] = []
+        for id_ in self.spec.rollup.charts:
+            values = [usable_number(self.person_report(p).value(id_)) for p in self.people]
+            chart = people_chart(figures, id_, names, values)
+            if chart is not None:
+                n += 1
+                caption = t("charts.caption", n=n, title=chart.title)
+                out.append(dataclasses.replace(chart, caption=caption))
+        return out
+
+    def write(
+        self,
+        out: Path,
+        *,
+        force: bool = False,
+        reference_docx: Path | None = None,
+        charts: bool = True,
+    ) -> Path:
         """Write TEAM.xlsx or TEAM.docx (by its suffix) atomically; never over an input."""
         check_rollup_output(out, force=force, inputs=self.inputs)
         data = (
             self.xlsx()
             if out.suffix.lower() == ".xlsx"
-            else self.docx(reference_docx=reference_docx)
+            else self.docx(reference_docx=reference_docx, charts=charts)
         )
         write_atomic(out, data, force=force, inputs=self.inputs)
         return out
@@ -895,6 +1075,7 @@ def rollup(
     team: str | None = None,
     jobs: int | None = None,
     spec: Spec | None = None,
+    period: str | None = None,
 ) -> Rollup:
     """Combine filled workbooks of one template into a team report.
 
@@ -903,6 +1084,8 @@ def rollup(
     messages (default: the language most workbooks are in). team: the team's label for the
     "label" fields (default: the value all share, else "Team (N people)"). jobs: processes
     reading workbooks (default: CPUs). An earlier roll-up among the inputs is skipped.
+    period: the team's period (default: the one most workbooks name; a tie raises UsageProblem);
+    a workbook of another period is left out.
     """
     spec = spec if spec is not None else spec_mod.load()
     entries = read_roster(roster) if isinstance(roster, Path) else roster
@@ -938,7 +1121,10 @@ def rollup(
                 digest = name.encode()  # unreadable: the reader reports it
             if digest in first_seen:
                 duplicates.append(
-                    Note("duplicate_input", (("source", name), ("first", first_seen[digest])))
+                    Note(
+                        "duplicate_input",
+                        (("source", FileRef(name)), ("first", FileRef(first_seen[digest]))),
+                    )
                 )
                 origins[index] = f.origin
                 index += 1
@@ -960,14 +1146,28 @@ def rollup(
             else:
                 failed.append(read)
     people.sort(key=lambda p: p.index)
-    # A workbook with no figure filled in (the blank template sent by mistake) would make every
-    # team total blank: it is left out, as an input that could not be used.
-    for p in people:
-        if not p.filled:
-            error = catalog(msg_lang)("errors.batch.blank_workbook", path=p.source)
-            failed.append(BatchResult(p.index, p.source, None, "failed", 0, error, 1))
+    # A workbook with no figure filled in (the blank template sent by mistake) would count its
+    # sender as reporting nothing: it is left out, as an input that could not be used, and the
+    # roster says who sent only a blank workbook.
+    blank = [p for p in people if not p.filled]
+    for p in blank:
+        error = catalog(msg_lang)("errors.batch.blank_workbook", path=p.source)
+        failed.append(BatchResult(p.index, p.source, None, "failed", 0, error, 1))
     people = [p for p in people if p.filled]
     people, superseded = keep_latest(people)
+    # One period: --period, else the one most workbooks name; the others are left out.
+    chosen = team_period([p.period for p in people], period)
+    other: list[Person] = []
+    if chosen is not None:
+        other = [p for p in people if p.period is not None and p.period != chosen]
+        for p in other:
+            assert p.period is not None
+            error = catalog(msg_lang)(
+                "team.other_period", name=p.name, source=p.source,
+                period=p.period_text or "", team_period=chosen.label(msg_lang),
+            )  # fmt: skip
+            failed.append(BatchResult(p.index, p.source, None, "failed", 0, error, 1))
+        people = [p for p in people if p not in other]
     failed.sort(key=lambda r: r.index)
     if not people:
         if not failed:
@@ -982,16 +1182,29 @@ def rollup(
         langs = Counter(p.lang for p in people)
         lang = max(langs, key=lambda k: (langs[k], k == "zh-CN"))
     lang = normalize_lang(lang)
-    values, notes = combine(spec, people, lang=lang, team=team)
+    if chosen is not None:  # the canonical period in the outputs' language
+        people = [_in_period(spec, p, chosen, lang) for p in people]
+    values, notes, partial = combine(spec, people, lang=lang, team=team)
     notes.extend(duplicates)
     notes.extend(superseded)
     tables = {t.id: merge_rows(t, people, lang, notes) for t in spec.tables}
     for s in sorted(skipped, key=lambda s: s.index):
-        notes.append(Note("skipped_rollup", (("source", s.source),)))
+        notes.append(Note("skipped_rollup", (("source", FileRef(s.source)),)))
+    errors: list[Note] = []
     for p in people:
-        if p.errors:
-            notes.append(Note("person_errors", (("name", p.name), ("source", p.source),
-                                                ("n", p.errors))))  # fmt: skip
+        for i in p.impossible:
+            part, whole = spec.field(i.part), spec.field(i.whole)
+            params = (("name", p.name), ("source", FileRef(p.source)),
+                      ("part", part.label), ("part_cell", i.part_cell or "?"),
+                      ("whole", whole.label), ("whole_cell", i.whole_cell or "?"))  # fmt: skip
+            errors.append(Note("impossible", params, group="team.error"))
+        others = p.errors - len(p.impossible)  # errors besides those just reported
+        if others > 0:
+            notes.append(Note("person_errors", (("name", p.name), ("source", FileRef(p.source)),
+                                                ("n", others))))  # fmt: skip
+        if p.lock:
+            notes.append(Note("open_elsewhere", (("source", FileRef(p.source)),
+                                                 ("lock", p.lock)), group="team.note"))  # fmt: skip
     t = catalog(lang)
     report = Report(
         template_id=spec.id,
@@ -1007,7 +1220,23 @@ def rollup(
     if isinstance(roster, Path):
         used.append(roster)
     result = Rollup(spec, lang, report, people, failed, notes, inputs=tuple(dict.fromkeys(used)))
+    result.errors = errors
+    result.partial = partial
+    result.period = chosen
     if entries is not None:
         result.roster = list(entries)
         result.missing, result.unlisted = match_roster(entries, people)
+        # Not "not submitted": who sent only a blank workbook, or one of another period.
+        for kind, sent in (("blank", blank), ("other_period", other)):
+            unmatched, _ = match_roster(result.missing, sent)
+            ids = {id(e) for e in result.missing} - {id(e) for e in unmatched}
+            setattr(result, kind, [e for e in result.missing if id(e) in ids])
+            result.missing = [e for e in result.missing if id(e) not in ids]
     return result
+
+
+def _in_period(spec: Spec, p: Person, period: Period, lang: str) -> Person:
+    """The person with the period field written canonically (2026年Q3 for "2026Q3")."""
+    if spec.rollup.period is None or p.period is None:
+        return p
+    return replace(p, values={**p.values, spec.rollup.period: period.label(lang)})

@@ -193,7 +193,7 @@ def test_export_refuses_an_unknown_format(runner: CliRunner, tmp_path: Path) -> 
     build(tmp_path)
     result = runner.invoke(main, ["export", "filled.xlsx", "--format", "xml"])
     assert result.exit_code == 2
-    assert "'xml' is not one of 'json', 'csv'" in result.stderr
+    assert "错误:'--format' 的值 'xml' 无效,可选:'json', 'csv'。" in result.stderr
 
 
 def test_export_to_a_dash_writes_standard_output(runner: CliRunner, tmp_path: Path) -> None:

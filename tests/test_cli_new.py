@@ -71,7 +71,8 @@ def test_same_command_twice_gives_byte_identical_files(runner: CliRunner, tmp_pa
 def test_unknown_language_is_a_usage_error(runner: CliRunner) -> None:
     result = runner.invoke(main, ["new", "--lang", "fr"])
     assert result.exit_code == 2
-    assert "Invalid value for '--lang'" in result.output
+    # In the default language, as every other message (click's own would be English).
+    assert result.stderr.splitlines()[-1] == "错误:'--lang' 的值 'fr' 无效,可选:'zh-cn', 'en'。"
 
 
 def test_demo_refuses_to_overwrite_without_force_and_writes_nothing(

@@ -153,7 +153,9 @@ def test_tables_with_repeated_header_rows(sample_docx: dict[str, bytes]) -> None
         assert keeps == [True] * (len(keeps) - 1) + [False]
     # Captions are numbered in reading order.
     captions = [p.text for p in document.paragraphs if p.style.name == "Caption"]
-    assert [c.split("　")[0] for c in captions] == [f"表{n}" for n in range(1, 7)]
+    numbers = [c.split("　")[0] for c in captions]
+    assert [n for n in numbers if n.startswith("表")] == [f"表{n}" for n in range(1, 7)]
+    assert [n for n in numbers if n.startswith("图")] == ["图1", "图2"]
 
 
 def test_kpi_table_fits_the_text_width(sample_docx: dict[str, bytes]) -> None:

@@ -9,6 +9,12 @@ from workbook.period import Period, parse_period
 # (text as people type it, canonical key, days) -- days counted by hand from the calendar.
 FORMS = [
     ("2026年Q3", "2026-Q3", 92),
+    ("2026-Q3", "2026-Q3", 92),  # the canonical key itself
+    ("2026年Q3季度", "2026-Q3", 92),
+    ("2026年7月1日-9月30日", "2026-Q3", 92),  # whole months written as dates
+    ("2026.07.01-2026.09.30", "2026-Q3", 92),
+    ("2026/7/1-2026/9/30", "2026-Q3", 92),
+    ("2026年2月1日-2月28日", "2026-02", 28),
     ("2026Q3", "2026-Q3", 92),
     ("2026 Q3", "2026-Q3", 92),
     ("Q3 2026", "2026-Q3", 92),
@@ -55,7 +61,7 @@ def test_forms_people_type(text: str, key: str, days: int) -> None:
 
 @pytest.mark.parametrize(
     "text", ["", "  ", "本季度", "Q5 2026", "2026年13月", "2026年9-7月", "2025年11月-2026年1月",
-             "hello", "26Q3", None, 2026]
+             "hello", "26Q3", None, 2026, "2026年7月2日-9月30日", "2026年7月1日-9月29日"]
 )  # fmt: skip
 def test_not_a_period(text: object) -> None:
     assert parse_period(text) is None

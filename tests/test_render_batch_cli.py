@@ -5,10 +5,15 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import docx
 import pytest
 from click.testing import CliRunner
 
+from generator.docx_writer import summary_text
+from generator.xlsx_writer import build_workbook
 from opsbook.cli import main
+from opsbook.sample import sample_values
+from workbook.spec import load
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
@@ -77,15 +82,16 @@ def test_one_output_name_for_many_inputs_is_a_usage_error(inbox: Path, tmp_path:
 def test_a_converted_workbook_with_data_errors_is_named_not_hidden(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    (inbox / "blank.xlsx").write_bytes((SAMPLES / "blank-en.xlsx").read_bytes())
+    # One figure filled in, the required ones not: a summary, with data errors.
+    (inbox / "thin.xlsx").write_bytes(build_workbook(load(), "en", {"uv": 1000}))
     result = CliRunner().invoke(main, ["render", str(inbox), "--outdir", str(tmp_path / "out"),
                                        "--lang", "en"])  # fmt: skip
     assert result.exit_code == 0  # the summary was written; nothing failed
     lines = result.stdout.splitlines()
-    assert lines[:3] == [f"Wrote {tmp_path / 'out' / 'blank.docx'}", "Converted  1", "Failed     0"]
+    assert lines[:3] == [f"Wrote {tmp_path / 'out' / 'thin.docx'}", "Converted  1", "Failed     0"]
     assert lines[3].startswith("Errors     ") and "(in 1 of the summaries" in lines[3]
     assert result.stderr.startswith(
-        f"{inbox / 'blank.xlsx'}: summary written, but the workbook has "
+        f"{inbox / 'thin.xlsx'}: summary written, but the workbook has "
     )
 
 
@@ -151,26 +157,53 @@ def test_running_again_converts_only_what_is_new(tmp_path: Path) -> None:
     assert again.exit_code == 0, again.stderr
     assert again.stdout.splitlines() == [
         "Converted   1",
-        "Up to date  1 (summaries newer than their workbooks, kept; --force rewrites them)",
+        "Up to date  1 (made from the workbooks as they are now; --force rewrites them)",
         "Failed      0",
         "Errors      0",
         "Warnings    0",
     ]
     assert (out / "a.docx").read_bytes() == first and (out / "b.docx").is_file()
 
-    # A workbook changed after its summary was written: that summary is not overwritten
-    # without --force (it may have been edited), and says so.
+    # Only the workbook's time changed (opened and saved, nothing changed): still up to date.
     later = (out / "a.docx").stat().st_mtime + 60
     os.utime(inbox / "a.xlsx", (later, later))
-    changed = CliRunner().invoke(main, argv)
-    assert changed.exit_code == 1
-    assert "Up to date  1" in changed.stdout and "Failed      1" in changed.stdout
-    assert changed.stderr == (
-        f"Error: {out / 'a.docx'}: {inbox / 'a.xlsx'} changed after this summary was written; "
-        "add --force to write it again\n"
+    touched = CliRunner().invoke(main, argv)
+    assert touched.exit_code == 0 and touched.stdout.startswith("Converted   0\nUp to date  2")
+    assert (out / "a.docx").read_bytes() == first
+
+    # A revised workbook is resent: opsbook's own summary, untouched since, is written again
+    # without --force, from the new figures.
+    revised = {**sample_values("zh-CN"), "store_name": "新店名"}
+    (inbox / "a.xlsx").write_bytes(build_workbook(load(), "zh-CN", revised))
+    resent = CliRunner().invoke(main, argv)
+    assert resent.exit_code == 0, resent.stderr
+    assert resent.stdout.startswith("Converted   1\nUp to date  1 (")
+    assert "Failed      0" in resent.stdout
+    assert "新店名" in summary_text((out / "a.docx").read_bytes())
+
+    # Somebody edits that summary by hand (Word rewrites the body): a later resend keeps it and
+    # says so; nothing fails, and --force still rewrites it.
+    edited = docx.Document(str(out / "a.docx"))
+    edited.add_paragraph("Added by the lead.")
+    edited.save(str(out / "a.docx"))
+    hand_made = (out / "a.docx").read_bytes()
+    (inbox / "a.xlsx").write_bytes((SAMPLES / "sample-zh-CN.xlsx").read_bytes())
+    kept = CliRunner().invoke(main, argv)
+    assert kept.exit_code == 0
+    assert kept.stdout.splitlines()[:3] == [
+        "Converted     0",
+        "Up to date    1 (made from the workbooks as they are now; --force rewrites them)",
+        "Edited, kept  1 (edited by hand since opsbook wrote them, not replaced; --force "
+        "rewrites them)",
+    ]
+    assert kept.stderr == (
+        f"Note: {out / 'a.docx'}: edited by hand since opsbook wrote it; kept as it is "
+        f"({inbox / 'a.xlsx'} has changed; --force writes it again)\n"
     )
+    assert (out / "a.docx").read_bytes() == hand_made
     forced = CliRunner().invoke(main, [*argv, "--force"])
     assert forced.exit_code == 0 and forced.stdout.startswith("Converted  2\nFailed     0")
+    assert "Added by the lead." not in summary_text((out / "a.docx").read_bytes())
 
 
 def test_one_email_already_converted_is_said_to_be_up_to_date(tmp_path: Path) -> None:
@@ -182,5 +215,6 @@ def test_one_email_already_converted_is_said_to_be_up_to_date(tmp_path: Path) ->
     again = CliRunner().invoke(main, ["render", str(mail), "--lang", "en"])
     assert again.exit_code == 0
     assert again.stdout.splitlines()[0] == (
-        f"{tmp_path / 'zq_q3.docx'} is up to date (newer than its workbook); --force rewrites it"
+        f"{tmp_path / 'zq_q3.docx'} is up to date (made from the workbook as it is now); "
+        "--force rewrites it"
     )

@@ -21,3 +21,13 @@ def test_samples_match_the_code(tmp_path: Path, lang: str) -> None:
         assert committed.exists(), f"samples/{path.name} is missing: run scripts/make_samples.py"
         problems = compare_packages(committed.read_bytes(), path.read_bytes())
         assert problems == [], f"samples/{path.name} is stale: run scripts/make_samples.py"
+
+
+def test_the_next_period_sample_matches_the_code() -> None:
+    from opsbook.nextperiod import build_next
+
+    committed = SAMPLES / "next-zh-CN.xlsx"
+    assert committed.exists(), "samples/next-zh-CN.xlsx is missing: run scripts/make_samples.py"
+    fresh = build_next(SAMPLES / "sample-zh-CN.xlsx").data
+    problems = compare_packages(committed.read_bytes(), fresh)
+    assert problems == [], "samples/next-zh-CN.xlsx is stale: run scripts/make_samples.py"

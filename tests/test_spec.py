@@ -126,6 +126,8 @@ def _raw() -> dict[str, Any]:
         (lambda d: d["checks"][0].update(whole="gmv"), "figures of the same type"),
         (lambda d: d["checks"][0].update(severity="fatal"), "severity must be error or warning"),
         (lambda d: d["checks"][0]["why"].pop("zh-CN"), "needs exactly the locales"),
+        (lambda d: d["charts"][0].update(after="s9"), "after 's9' is no section"),
+        (lambda d: d["rollup"].update(charts=["period"]), "'period' is not a numeric"),
     ],
 )
 def test_inconsistent_specs_are_refused_with_the_item_named(mutate: Any, message: str) -> None:

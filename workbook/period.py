@@ -155,7 +155,10 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), kind)
     for pattern, kind in (
         # quarters
-        (rf"^{_YEAR}\s*年?\s*(?:第?\s*(?P<q>[1-4一二三四])\s*季度?|q(?P<q2>[1-4]))$", "quarter"),
+        (
+            rf"^{_YEAR}\s*(?:年|-|/)?\s*(?:第?\s*(?P<q>[1-4一二三四])\s*季度?|q(?P<q2>[1-4])\s*(?:季度)?)$",
+            "quarter",
+        ),
         (rf"^q(?P<q>[1-4])\s*[/ ,.-]?\s*{_YEAR}$", "quarter"),
         (
             rf"^(?:the )?(?P<q>first|second|third|fourth|1st|2nd|3rd|4th) quarter(?: of)? {_YEAR}$",
@@ -176,6 +179,12 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "months",
         ),
         (rf"^(?P<m1>{_MONTH_WORD})\.?{_SEP}(?P<m2>{_MONTH_WORD})\.?,? {_YEAR}$", "months_en"),
+        # whole months written as dates: 2026年7月1日-9月30日, 2026.07.01-2026.09.30
+        (
+            rf"^{_YEAR}\s*[年./-]\s*(?P<m1>\d{{1,2}})\s*[月./-]\s*(?P<d1>\d{{1,2}})\s*日?{_SEP}"
+            rf"(?:(?P<year2>\d{{4}})\s*[年./-]\s*)?(?P<m2>\d{{1,2}})\s*[月./-]\s*(?P<d2>\d{{1,2}})\s*日?$",
+            "days",
+        ),
         # single months: 2026年8月, 2026-08, 2026/8, August 2026, Aug. 2026
         (rf"^{_YEAR}\s*[年./-]\s*(?P<m1>{_CN_NUM})\s*月?(?:份)?$", "month"),
         (rf"^(?P<m1>{_MONTH_WORD})\.?,? {_YEAR}$", "month_en"),
@@ -204,6 +213,11 @@ def _build(kind: str, groups: dict[str, str | None], year: int) -> Period | None
         return Period(year, 1, 6) if first else Period(year, 7, 12)
     if kind == "year":
         return Period(year, 1, 12)
+    if kind == "days":
+        period = _build("months", groups, year)
+        if period is None or int(groups.get("d1") or 0) != 1:
+            return None
+        return period if int(groups.get("d2") or 0) == period.end.day else None
     if kind in ("months", "months_en", "month", "month_en"):
         english = kind.endswith("_en")
         names = (groups.get("m1") or "", groups.get("m2") or groups.get("m1") or "")
@@ -237,3 +251,10 @@ def parse_period(text: object, *, default_year: int | None = None) -> Period | N
             if match:
                 return _build(kind, match.groupdict(), default_year)
     return None
+
+
+def local_date(when: dt.date, lang: str) -> str:
+    """A date as the locale writes it: 2026年8月31日 / 31 August 2026."""
+    t = catalog(lang)
+    month = t.list("numfmt.months")[when.month - 1]
+    return t("numfmt.date", year=when.year, month=month, day=when.day)

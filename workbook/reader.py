@@ -29,6 +29,7 @@ from openpyxl.xml.functions import fromstring
 from workbook import spec as spec_mod
 from workbook import values as v
 from workbook.calc import NUMERIC_TYPES, compute_kpis
+from workbook.carried import NAME_SOURCE, Carried, read_carried
 from workbook.errors import UnreadableFile
 from workbook.i18n import normalize_lang
 from workbook.report import FieldValue, Issue, Report, Severity, TableRow
@@ -578,7 +579,35 @@ class _Reader:
             return (order.get(sheet, len(order)), int(m[2]), column_index_from_string(m[1]))
 
         report.issues = sorted(self.issues, key=position)
+        report.carried = self.read_carried()
         return report
+
+    def read_carried(self) -> Carried | None:
+        """Last period's commitments (workbook/carried.py), when the workbook carries them."""
+        if NAME_SOURCE not in self.names:
+            return None
+
+        def rows(name: str) -> list[list[Any]] | None:
+            found = self.by_name(name)
+            if not isinstance(found, Where):
+                return None
+            ws = self.sheet(found.sheet)
+            return [
+                [ws.cell(r, c).value for c in range(found.col, found.col2 + 1)]
+                for r in range(found.row, found.row2 + 1)
+            ]
+
+        def cell(name: str) -> Any:
+            found = rows(name)
+            return found[0][0] if found else None
+
+        return read_carried(
+            cell,
+            rows,
+            tuple(t.id for t in self.spec.targets),
+            tuple(dict.fromkeys(c for t in self.spec.targets for c in t.commitment)),
+            {t: tuple(c.id for c in self.spec.item(t).columns) for t in self.spec.carry_tables},  # type: ignore[union-attr]
+        )
 
     def not_found(self, item: Field | Kpi | Table, found: Missing, required: bool) -> None:
         label = Label.of(item.label)

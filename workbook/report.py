@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from workbook.i18n import catalog
+
+if TYPE_CHECKING:
+    from workbook.carried import Carried
 
 Severity = Literal["error", "warning", "info"]
 FieldValue = float | int | str | dt.date | None
@@ -52,6 +55,8 @@ class Report:
     issues: list[Issue] = field(default_factory=list)
     # When the workbook was last saved (its document properties, UTC), if it says so.
     saved_at: dt.datetime | None = None
+    # Last period's commitments, when `opsbook next` carried them into this workbook.
+    carried: Carried | None = None
 
     def value(self, id_: str) -> FieldValue:
         """A field or KPI value by id (None when blank)."""

@@ -93,14 +93,20 @@ class Field:
     max: float | None = None
     rollup: str = "none"  # one of ROLLUP_RULES[type]; default "sum" for count and money
     weight: tuple[str, ...] = ()  # "mean" only: numeric ids whose per-person product weighs
+    # A previous-period figure names the current field it was in its own period ("uv" on
+    # uv_prev): the next period's workbook copies this period's current value into it.
+    current: str | None = None
 
 
 @dataclass(frozen=True)
 class RollupSpec:
-    """Spec-level roll-up settings: the field naming the person, and the per-person KPIs."""
+    """Spec-level roll-up settings: the field naming the person, the per-person KPIs, and the
+    field naming the period (workbooks of another period are left out of a roll-up)."""
 
     person: str | None = None
     kpis: tuple[str, ...] = ()
+    charts: tuple[str, ...] = ()  # the team summary's per-person charts, one per id
+    period: str | None = None
 
 
 @dataclass(frozen=True)
@@ -178,6 +184,9 @@ class Metric:
     current: str
     change: str | None
     target: str | None
+    # What `prev` is: the previous period (its fields name their current field), the same
+    # period last year, or an expected value; only "previous" is carried to the next period.
+    compare: str = "previous"
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -201,6 +210,8 @@ class Chart:
     title: Text
     points: tuple[ChartPoint, ...] = ()
     metrics: tuple[str, ...] = ()  # "rates": the metrics to show, by their current id
+    # In the Word summary too: after this section's KPI table, or this subsection's text.
+    after: str | None = None
 
 
 @dataclass(frozen=True)
@@ -230,6 +241,31 @@ class Check:
         return f"AND(ISNUMBER({self.part}),ISNUMBER({self.whole}),{self.part}>{self.whole})"
 
 
+POLARITIES = ("higher_better", "lower_better", "neutral")
+METRIC_COMPARES = ("previous", "last_year", "expected")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A commitment of section 六 (or a plan of 五) compared, a period later, with what happened.
+
+    commitment: the field(s) the person filled (shown as written); target: an expression over
+    the workbook that made the commitment (the value to reach); actual: an expression over the
+    next period's workbook (None: nothing in the workbook measures it); polarity: whether a
+    higher or a lower actual meets the target.
+    """
+
+    id: str
+    label: Text
+    commitment: tuple[str, ...]
+    target: str
+    target_node: expr.Node
+    actual: str | None
+    actual_node: expr.Node | None
+    format: str
+    polarity: str = "higher_better"
+
+
 @dataclass(frozen=True)
 class Spec:
     """The whole template: sections, fields, KPIs, tables, narrative, charts, roll-up."""
@@ -250,6 +286,8 @@ class Spec:
     charts: tuple[Chart, ...] = ()
     rollup: RollupSpec = RollupSpec()
     checks: tuple[Check, ...] = ()
+    targets: tuple[Target, ...] = ()
+    carry_tables: tuple[str, ...] = ()  # plan tables the next period's workbook carries
     _by_id: dict[str, Field | Kpi | Table] = field(repr=False, compare=False, default_factory=dict)
 
     def item(self, id_: str) -> Field | Kpi | Table:
@@ -430,6 +468,7 @@ def from_dict(data: dict[str, Any]) -> Spec:
                 max=_num(f.get("max", hi), f"{where} max"),
                 rollup=str(f.get("rollup", "sum" if ftype in ("count", "money") else "none")),
                 weight=_ids(f.get("weight", ()), f"{where} weight"),
+                current=f.get("current"),
             )
         )
     kpis: list[Kpi] = []
@@ -486,6 +525,7 @@ def from_dict(data: dict[str, Any]) -> Spec:
             current=m["current"],
             change=m.get("change"),
             target=m.get("target"),
+            compare=str(m.get("compare", "previous")),
         )
         for m in data.get("metrics", [])
     )
@@ -498,6 +538,7 @@ def from_dict(data: dict[str, Any]) -> Spec:
                 for p in c.get("points", ())
             ),
             metrics=tuple(c.get("metrics", ())),
+            after=c.get("after"),
         )
         for c in data.get("charts", [])
     )
@@ -510,6 +551,7 @@ def from_dict(data: dict[str, Any]) -> Spec:
         )
         for c in data.get("checks", [])
     )
+    targets = tuple(_target(t) for t in data.get("targets", []))
     by_id: dict[str, Field | Kpi | Table] = {}
     items: list[Field | Kpi | Table] = [*fields_, *kpis, *tables]
     for item in items:
@@ -534,12 +576,39 @@ def from_dict(data: dict[str, Any]) -> Spec:
         rollup=RollupSpec(
             person=data.get("rollup", {}).get("person"),
             kpis=_ids(data.get("rollup", {}).get("kpis", ()), "rollup kpis"),
+            charts=_ids(data.get("rollup", {}).get("charts", ()), "rollup charts"),
+            period=data.get("rollup", {}).get("period"),
         ),
         checks=checks,
+        targets=targets,
+        carry_tables=_ids(data.get("carry_tables", ()), "carry_tables"),
         _by_id=by_id,
     )
     _validate(spec)
     return spec
+
+
+def _target(t: dict[str, Any]) -> Target:
+    where = f"target {t.get('id')!r}"
+
+    def parsed(text: str) -> expr.Node:
+        try:
+            return expr.parse(text)
+        except expr.ExprError as exc:
+            raise SpecError(f"{where}: {exc}") from exc
+
+    actual = t.get("actual")
+    return Target(
+        id=_check_id(t["id"], where),
+        label=_text(t["label"], f"{where} label"),
+        commitment=_ids(t["commitment"], f"{where} commitment"),
+        target=t["target"],
+        target_node=parsed(t["target"]),
+        actual=actual,
+        actual_node=None if actual is None else parsed(actual),
+        format=str(t["format"]),
+        polarity=str(t.get("polarity", "higher_better")),
+    )
 
 
 def _numeric(item: Field | Kpi | Table) -> bool:
@@ -602,9 +671,12 @@ def _validate(spec: Spec) -> None:
         for id_ in m.ids:
             if not spec.has(id_):
                 raise SpecError(f"metric {m.label.en!r}: unknown id {id_!r}")
+    places = section_ids | {s.id for s in spec.subsections}
     for chart in spec.charts:
         if chart.kind not in ("rates", "points"):
             raise SpecError(f"chart {chart.title.en!r}: unknown kind {chart.kind!r}")
+        if chart.after is not None and chart.after not in places:
+            raise SpecError(f"chart {chart.title.en!r}: after {chart.after!r} is no section")
         for point in chart.points:
             if not spec.has(point.id):
                 raise SpecError(f"chart {chart.title.en!r}: unknown id {point.id!r}")
@@ -632,6 +704,107 @@ def _validate(spec: Spec) -> None:
     for b in spec.blanks:
         if not spec.has(b):
             raise SpecError(f"blank {b!r} is not a field or KPI")
+    _validate_periods(spec)
+    _validate_targets(spec)
+
+
+def previous_links(spec: Spec) -> dict[str, str]:
+    """Previous-period field id -> the current field whose value it takes a period later."""
+    return {f.id: f.current for f in spec.fields if f.current is not None}
+
+
+def _previous_of(spec: Spec, node: expr.Node, links: Mapping[str, str]) -> expr.Node | None:
+    """A current expression with every field replaced by its previous-period field (None when a
+    field has none), KPIs followed to their own expressions."""
+    by_current = {cur: prev for prev, cur in links.items()}
+    if isinstance(node, expr.Num):
+        return node
+    if isinstance(node, expr.Ref):
+        item = spec._by_id.get(node.name)
+        if isinstance(item, Kpi):
+            return _previous_of(spec, item.node, links)
+        return expr.Ref(by_current[node.name]) if node.name in by_current else None
+    if isinstance(node, expr.Neg):
+        inner = _previous_of(spec, node.operand, links)
+        return None if inner is None else expr.Neg(inner)
+    left = _previous_of(spec, node.left, links)
+    right = _previous_of(spec, node.right, links)
+    return None if left is None or right is None else expr.BinOp(node.op, left, right)
+
+
+def _expanded(spec: Spec, node: expr.Node) -> expr.Node:
+    """An expression with its KPIs replaced by their own expressions, down to fields."""
+    if isinstance(node, expr.Ref):
+        item = spec._by_id.get(node.name)
+        return _expanded(spec, item.node) if isinstance(item, Kpi) else node
+    if isinstance(node, expr.Neg):
+        return expr.Neg(_expanded(spec, node.operand))
+    if isinstance(node, expr.BinOp):
+        return expr.BinOp(node.op, _expanded(spec, node.left), _expanded(spec, node.right))
+    return node
+
+
+def _validate_periods(spec: Spec) -> None:
+    """Each previous-period field names a current field of its type; each previous-period
+    comparison of the KPI tables is linked, field by field, to its current figure."""
+    links = previous_links(spec)
+    for prev, current in links.items():
+        f, cur = spec.field(prev), spec._by_id.get(current)
+        if not isinstance(cur, Field) or cur.type != f.type or cur.current is not None:
+            raise SpecError(
+                f"field {prev!r}: current {current!r} must be a current field of type {f.type}"
+            )
+    if len(set(links.values())) != len(links):
+        raise SpecError("two previous-period fields name the same current field")
+    for m in spec.metrics:
+        where = f"metric {m.label.en!r}"
+        if m.compare not in METRIC_COMPARES:
+            raise SpecError(f"{where}: compare must be one of {', '.join(METRIC_COMPARES)}")
+        if m.prev is None or m.compare != "previous":
+            continue
+        prev_item, cur_item = spec._by_id[m.prev], spec._by_id[m.current]
+        if isinstance(prev_item, Field):
+            if links.get(m.prev) != m.current:
+                raise SpecError(
+                    f"{where}: previous-period field {m.prev!r} needs current = {m.current!r}"
+                )
+            continue
+        if not isinstance(prev_item, Kpi) or not isinstance(cur_item, Kpi):
+            raise SpecError(f"{where}: {m.prev!r} and {m.current!r} must both be KPIs or fields")
+        mapped = _previous_of(spec, _expanded(spec, cur_item.node), links)
+        if mapped is None or mapped != _expanded(spec, prev_item.node):
+            raise SpecError(
+                f"{where}: {m.prev!r} is not {m.current!r} computed from previous-period "
+                "fields that name their current field"
+            )
+
+
+def _validate_targets(spec: Spec) -> None:
+    for id_ in spec.carry_tables:
+        if not isinstance(spec._by_id.get(id_), Table):
+            raise SpecError(f"carry_tables: {id_!r} is not a table")
+    ids = set()
+    for t in spec.targets:
+        where = f"target {t.id!r}"
+        if t.id in ids:
+            raise SpecError(f"{where}: defined twice")
+        ids.add(t.id)
+        if t.polarity not in POLARITIES:
+            raise SpecError(f"{where}: polarity must be one of {', '.join(POLARITIES)}")
+        if t.format not in KPI_FORMATS:
+            raise SpecError(f"{where}: unknown format {t.format!r}")
+        for c in t.commitment:
+            item = spec._by_id.get(c)
+            if not isinstance(item, Field) or item.type not in _NUMERIC:
+                raise SpecError(f"{where}: commitment {c!r} is not a numeric field")
+        nodes = [("target", t.target_node)]
+        if t.actual_node is not None:
+            nodes.append(("actual", t.actual_node))
+        for what, node in nodes:
+            for r in expr.references(node):
+                item = spec._by_id.get(r)
+                if item is None or not _numeric(item):
+                    raise SpecError(f"{where}: {what} reads {r!r}, not a figure of the spec")
 
 
 def _validate_rollup(spec: Spec) -> None:
@@ -655,6 +828,16 @@ def _validate_rollup(spec: Spec) -> None:
     for id_ in spec.rollup.kpis:
         if not spec.has(id_) or isinstance(spec.item(id_), Table):
             raise SpecError(f"rollup kpis: unknown id {id_!r}")
+    for id_ in spec.rollup.charts:
+        if not spec.has(id_) or not _numeric(spec.item(id_)):
+            raise SpecError(f"rollup charts: {id_!r} is not a numeric field or KPI")
+    period = spec.rollup.period
+    if period is not None and (
+        not spec.has(period)
+        or not isinstance(item := spec.item(period), Field)
+        or item.type != "text"
+    ):
+        raise SpecError(f"rollup period: unknown text field {period!r}")
 
 
 def load_path(path: Path) -> Spec:
