@@ -120,8 +120,10 @@ class _Writer:
         values: Values,
         extra_sheets: Sequence[ExtraSheet] = (),
         addons: Sequence[Addon] = (),
+        convert_url: str | None = None,
     ) -> None:
         self.spec = spec
+        self.convert_url = convert_url
         self.extra_sheets = tuple(extra_sheets)
         self.addons = tuple(addons)
         self.lang = lang
@@ -659,7 +661,10 @@ class _Writer:
         row = 3
         ws.write_string(row, 0, self.t("cover.instructions_title"), self.sub_fmt)
         row += 1
-        for line in self.t.list("cover.instructions"):
+        instructions = self.t.list("cover.instructions")
+        if self.convert_url:  # the last line names the command; a team server replaces it
+            instructions[-1] = self.t("serve.cover_instruction", url=self.convert_url)
+        for line in instructions:
             ws.merge_range(row, 0, row, 4, line, self.fmt(text_wrap=True, valign="top"))
             ws.set_row(row, 30 if len(line) > 60 else 18)
             row += 1
@@ -1023,14 +1028,16 @@ def build_workbook(
     *,
     extra_sheets: Sequence[ExtraSheet] = (),
     addons: Sequence[Addon] = (),
+    convert_url: str | None = None,
 ) -> bytes:
     """The workbook as bytes: same spec, language and values give the same bytes.
 
     extra_sheets: read-only tables appended after the dashboard (e.g. the roll-up's per-person
     sheet); the template's own sheets, names and formulas are unchanged by them.
     addons: content on the cover and sheets after the sections (generator/targets.py).
+    convert_url: the web page (opsbook serve) the cover names as the way to the summary.
     """
-    return _Writer(spec, lang, values or {}, extra_sheets, addons).build()
+    return _Writer(spec, lang, values or {}, extra_sheets, addons, convert_url).build()
 
 
 def numeric_field_ids(spec: Spec) -> tuple[str, ...]:

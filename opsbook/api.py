@@ -126,6 +126,27 @@ def render(
         raise BlankWorkbook("team.blank_template", path=path)
     check_output(target, force=force, inputs=inputs)  # before the work of building
     require_suffix(target, ".docx")
+    data = summary_bytes(
+        spec, report, lang=lang, missing=missing, reference_docx=reference_docx, charts=charts
+    )
+    if record_source:
+        from opsbook import provenance
+
+        data = provenance.stamp(data, provenance.of_source(path, origin))
+    write_atomic(target, data, force=force, inputs=inputs)
+    return target, report
+
+
+def summary_bytes(
+    spec: spec_mod.Spec,
+    report: Report,
+    *,
+    lang: str | None = None,
+    missing: str = "omit",
+    reference_docx: Path | None = None,
+    charts: bool = True,
+) -> bytes:
+    """The Word summary of a report, as bytes (what render() writes, before its provenance)."""
     doc_lang = normalize_lang(lang or report.lang)
     mode: MissingMode = "mark" if missing == "mark" else "omit"
     from generator.docx_writer import build_summary  # python-docx: only render pays for it
@@ -135,7 +156,7 @@ def render(
         from generator.targets import summary_blocks
 
         front = summary_blocks(spec, report, doc_lang)
-    data = build_summary(
+    return build_summary(
         spec,
         report,
         lang=doc_lang,
@@ -144,12 +165,6 @@ def render(
         front_blocks=front,
         charts=charts,
     )
-    if record_source:
-        from opsbook import provenance
-
-        data = provenance.stamp(data, provenance.of_source(path, origin))
-    write_atomic(target, data, force=force, inputs=inputs)
-    return target, report
 
 
 def read(path: Path) -> Report:
@@ -339,3 +354,53 @@ def trend(
     from opsbook.trend import trend as build
 
     return build(reports_or_paths, team=team, lang=lang)
+
+
+# ----------------------------------------------------------------------------------------------
+# Bytes in, bytes out: for callers that hold a file in memory (the web server, opsbook/serve).
+# The same checks and the same code paths as the file-based functions above.
+
+
+def read_bytes(data: bytes, name: str) -> Report:
+    """read() for a workbook held in memory; name is the file name its messages show."""
+    from workbook.reader import read_workbook_bytes
+
+    return read_workbook_bytes(data, name, spec_mod.load())
+
+
+def render_bytes(
+    data: bytes, name: str, *, lang: str | None = None, missing: str = "omit"
+) -> tuple[bytes, Report]:
+    """render() for a workbook held in memory: the summary's .docx bytes and its Report.
+    The language defaults to the workbook's own, as for render()."""
+    if missing not in MISSING_MODES:
+        raise UsageProblem("render.bad_missing", value=missing)
+    report = read_bytes(data, name)
+    return summary_bytes(spec_mod.load(), report, lang=lang, missing=missing), report
+
+
+def new_workbook_bytes(
+    *,
+    lang: str = "zh-CN",
+    store: str | None = None,
+    period: str | None = None,
+    author: str | None = None,
+    convert_url: str | None = None,
+) -> bytes:
+    """new_workbook() in memory: the .xlsx bytes. convert_url: a web page (opsbook serve) that
+    the cover names as the way to get the summary, instead of the render command."""
+    lang = normalize_lang(lang)
+    prefill: dict[str, Any] = {}
+    for id_, value in (("store_name", store), ("period", period), ("author", author)):
+        if value:
+            prefill[id_] = value
+    from generator.xlsx_writer import build_workbook
+
+    return build_workbook(spec_mod.load(), lang, prefill, convert_url=convert_url)
+
+
+def parse_roster(data: bytes, name: str) -> list[RosterEntry]:
+    """The roster CSV of `rollup --roster`, held in memory; name is the file its messages show."""
+    from opsbook.rollup import parse_roster as parse
+
+    return parse(data, Path(name))

@@ -680,6 +680,11 @@ def read_roster(path: Path) -> list[RosterEntry]:
         raise UnreadableFile("input.is_dir", path=path) from exc
     except OSError as exc:
         raise UnreadableFile("input.no_permission", path=path) from exc
+    return parse_roster(data, path)
+
+
+def parse_roster(data: bytes, path: Path) -> list[RosterEntry]:
+    """read_roster for bytes already in memory (an upload); path only names them in messages."""
     if len(data) > MAX_ROSTER_BYTES:
         raise UnsafeFile("batch.roster_too_large", path=path, limit=MAX_ROSTER_BYTES // 2**20)
     try:

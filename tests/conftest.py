@@ -37,3 +37,25 @@ def poppler() -> None:
     absent = [t for t in ("pdftotext", "pdfinfo", "pdftoppm") if shutil.which(t) is None]
     if absent:
         _missing(f"{', '.join(absent)} not installed: install poppler-utils (.ci/run does)")
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Debian's chromium, which Playwright drives (never `playwright install`)."""
+    path = os.environ.get("OPSBOOK_CHROMIUM") or shutil.which("chromium")
+    if path is None:
+        _missing("chromium is not installed: install Debian's chromium (.ci/run does)")
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        _missing("the playwright package is not installed (pip install '.[test]')")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """A PostgreSQL database for the store tests: OPSBOOK_TEST_PG (.ci/run starts one)."""
+    url = os.environ.get("OPSBOOK_TEST_PG")
+    if not url:
+        _missing("no PostgreSQL: set OPSBOOK_TEST_PG=postgresql://... (.ci/run starts one)")
+    return url

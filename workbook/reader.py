@@ -311,6 +311,20 @@ def read_workbook(
         wb.close()
 
 
+def read_workbook_bytes(data: bytes, name: str, spec: Spec | None = None) -> Report:
+    """read_workbook for bytes already in memory (an upload); name is the file name that
+    messages and the report's source show. The same safety checks run first."""
+    from workbook.safety import open_checked_bytes
+
+    spec = spec if spec is not None else spec_mod.load()
+    path = Path(name)
+    wb, checked = open_checked_bytes(data, path, data_only=False)
+    try:
+        return _Reader(path, spec, wb, checked.data).read()
+    finally:
+        wb.close()
+
+
 class _Reader:
     def __init__(self, path: Path, spec: Spec, wb: Workbook, package: bytes) -> None:
         self.path = path

@@ -686,7 +686,15 @@ def _scan_parts(
 def preflight(path: Path) -> Checked:
     """Read path and check it is a spreadsheet package safe to hand to openpyxl, or raise an
     UnreadableFile / UnsafeFile error naming it. No XML parser runs here."""
-    data = _read(path)
+    return preflight_bytes(_read(path), path)
+
+
+def preflight_bytes(data: bytes, path: Path) -> Checked:
+    """preflight for bytes already in memory (an upload); path only names them in messages."""
+    if len(data) > MAX_FILE_BYTES:
+        raise UnsafeFile(
+            "unsafe.file_too_large", path=path, size=_mb(len(data)), limit=_mb(MAX_FILE_BYTES)
+        )
     if not data:
         raise UnreadableFile("input.empty", path=path)
     if not data.startswith((_ZIP_LOCAL, _ZIP_END)):
@@ -722,6 +730,13 @@ def open_checked(path: Path, *, data_only: bool) -> tuple[Workbook, Checked]:
     """
     _check_xml_defences(path)
     checked = preflight(path)
+    return load_checked(checked, path, data_only=data_only), checked
+
+
+def open_checked_bytes(data: bytes, path: Path, *, data_only: bool) -> tuple[Workbook, Checked]:
+    """open_checked for bytes already in memory (an upload); path only names them in messages."""
+    _check_xml_defences(path)
+    checked = preflight_bytes(data, path)
     return load_checked(checked, path, data_only=data_only), checked
 
 
