@@ -240,7 +240,14 @@ class Figures:
         shown = self.fmt.value(number, kind, table=table)
         if table and with_unit and kind in ("count", "number") and TABLE_UNITS[self.lang]:
             shown = self.fmt.with_unit(shown, self.unit(id_))
-        return shown
+        return shown + self.covers(id_)
+
+    def covers(self, id_: str) -> str:
+        """ " (n of m people)" after a team figure that covers fewer than everyone, else ""."""
+        covers = self.report.coverage.get(id_)
+        if covers is None:
+            return ""
+        return self.t("teamkpi.covers", n=covers[0], m=covers[1])
 
     def marker(self, id_: str) -> str:
         """The visible mark for a missing figure: 【待补充：复购率（上期）】."""
@@ -276,12 +283,12 @@ def _placeholder_text(raw: str, figures: Figures, mark: bool) -> str | None:
         return figures.marker(ph.id)
     kind = figures.kind(ph.id)
     if ph.fmt in DIRECTION_FORMATS:
-        return figures.fmt.direction(ph.fmt, value, kind)
+        return figures.fmt.direction(ph.fmt, value, kind) + figures.covers(ph.id)
     if ph.fmt == "to" and ph.ref is not None:
         ref = figures.number(ph.ref)
         if ref is None and not mark:
             return None
-        return figures.fmt.moved_to(value, ref, kind)
+        return figures.fmt.moved_to(value, ref, kind) + figures.covers(ph.id)
     raise ValueError(f"unknown placeholder format in {raw}")
 
 

@@ -75,6 +75,8 @@ class Report:
     saved_at: dt.datetime | None = None
     # Last period's commitments, when `opsbook next` carried them into this workbook.
     carried: Carried | None = None
+    # A team roll-up's figures that cover fewer than everyone: id -> (n, m), n of m people.
+    coverage: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def value(self, id_: str) -> FieldValue:
         """A field or KPI value by id (None when blank)."""
