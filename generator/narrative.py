@@ -461,7 +461,9 @@ class Para:
 
     text: str
     lead: str | None = None  # bold words starting the paragraph
-    role: Literal["body", "meta", "note", "missing"] = "body"
+    # "list": a line of names or notes, set flush left (justified, Word spreads a line of few
+    # breakable points letter by letter)
+    role: Literal["body", "meta", "note", "missing", "list"] = "body"
 
 
 @dataclass(frozen=True)

@@ -352,6 +352,9 @@ class Note:
         """The line; document=True names files without their folders (for team.docx)."""
         t = catalog(lang)
         params = {k: _param(v, lang, document) for k, v in self.params}
+        # The document's reader gets words for them: no command to run, no sheet cells.
+        if document and f"teamdoc.{self.key}" in t.entries:
+            return t(f"teamdoc.{self.key}", **params)
         return t(f"{self.group}.{self.key}", **params)
 
 
@@ -918,6 +921,7 @@ class Rollup:
     blank: list[RosterEntry] = field(default_factory=list)  # on the roster, sent a blank workbook
     other_period: list[RosterEntry] = field(default_factory=list)  # sent another period's
     emails: dict[int, str] = field(default_factory=dict)  # person index -> roster's email
+    doc_errors: dict[int, str] = field(default_factory=dict)  # failures as team.docx words them
 
     @property
     def exit_code(self) -> int:
@@ -940,7 +944,9 @@ class Rollup:
         for f in self.failed:
             error = f.error or f.source
             if document:
-                error = error.replace(f.source, _short_label(f.source))
+                error = self.doc_errors.get(f.index) or error.replace(
+                    f.source, _short_label(f.source)
+                )
             lines.append(t("rollup.not_included", error=error))
         lines.extend(e.message(self.lang, document=document) for e in self.errors)
         return lines
@@ -1155,21 +1161,27 @@ class Rollup:
             sep = t("rollup.list_sep")
             if self.missing:
                 names = sep.join(usable_text(e.shown) or "-" for e in self.missing)
-                blocks.append(Para(ts(t("rollup.missing_line", n=len(self.missing), names=names))))
+                blocks.append(
+                    Para(
+                        ts(t("rollup.missing_line", n=len(self.missing), names=names)), role="list"
+                    )
+                )
             if self.blank:
                 names = sep.join(usable_text(e.shown) or "-" for e in self.blank)
-                blocks.append(Para(ts(t("team.blank_line", n=len(self.blank), names=names))))
+                blocks.append(
+                    Para(ts(t("team.blank_line", n=len(self.blank), names=names)), role="list")
+                )
             if self.other_period and self.period is not None:
                 names = sep.join(usable_text(e.shown) or "-" for e in self.other_period)
                 line = t("team.other_line", n=len(self.other_period), names=names,
                          period=self.period.label(self.lang))  # fmt: skip
-                blocks.append(Para(ts(line)))
+                blocks.append(Para(ts(line), role="list"))
             if not self.missing and not self.blank and not self.other_period:
                 blocks.append(Para(ts(t("rollup.all_submitted", n=len(self.roster)))))
         messages = self.messages(document=True)
         if messages:
             blocks.append(Heading(2, ts(t("rollup.notes_title"))))
-            blocks.extend(Para(ts(usable_text(m) or "-"), role="note") for m in messages)
+            blocks.extend(Para(ts(usable_text(m) or "-"), role="list") for m in messages)
         return blocks
 
     def person_report(self, p: Person) -> Report:
@@ -1315,9 +1327,13 @@ def rollup(
     # sender as reporting nothing: it is left out, as an input that could not be used, and the
     # roster says who sent only a blank workbook.
     blank = [p for p in people if not p.filled]
+    doc_errors: dict[int, str] = {}
     for p in blank:
         error = catalog(msg_lang)("errors.batch.blank_workbook", path=p.source)
         failed.append(BatchResult(p.index, p.source, None, "failed", 0, error, 1))
+        known = p.author or p.sender_name
+        if known:
+            doc_errors[p.index] = _blank_line(msg_lang, known, p.source)
     people = [p for p in people if p.filled]
     people, superseded = keep_latest(people)
     # One period: --period, else the one most workbooks name; the others are left out.
@@ -1332,6 +1348,10 @@ def rollup(
                 period=p.period_text or "", team_period=chosen.label(msg_lang),
             )  # fmt: skip
             failed.append(BatchResult(p.index, p.source, None, "failed", 0, error, 1))
+            doc_errors[p.index] = catalog(msg_lang)(
+                "teamdoc.other_period", name=p.name, source=_short_label(p.source),
+                period=p.period_text or "", team_period=chosen.label(msg_lang),
+            )  # fmt: skip
         people = [p for p in people if p not in other]
     failed.sort(key=lambda r: r.index)
     if not people:
@@ -1391,6 +1411,7 @@ def rollup(
         used.append(roster)
     result = Rollup(spec, lang, report, people, failed, notes, inputs=tuple(dict.fromkeys(used)))
     result.errors = errors
+    result.doc_errors = doc_errors
     result.partial = partial
     result.period = chosen
     if entries is not None:
@@ -1403,7 +1424,19 @@ def rollup(
             ids = {id(e) for e in result.missing} - {id(e) for e in unmatched}
             setattr(result, kind, [e for e in result.missing if id(e) in ids])
             result.missing = [e for e in result.missing if id(e) not in ids]
+            if kind == "blank":  # the roster names who sent each blank workbook
+                for p in sent:
+                    named = [
+                        e.name for e in result.blank if e.name and not match_roster([e], [p])[0]
+                    ]
+                    if named:
+                        result.doc_errors[p.index] = _blank_line(msg_lang, named[0], p.source)
     return result
+
+
+def _blank_line(lang: str, name: str, source: str) -> str:
+    """A blank workbook as team.docx names it: the person, then the file."""
+    return catalog(lang)("teamdoc.blank_workbook", name=name, source=_short_label(source))
 
 
 def _in_period(spec: Spec, p: Person, period: Period, lang: str) -> Person:
