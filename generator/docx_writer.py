@@ -153,6 +153,7 @@ def _paragraph_xml(
     no_indent: bool = False,
     center: bool = False,
     empty_run: bool = False,
+    left: bool = False,
 ) -> None:
     """A w:p as `add_paragraph()`, `_p.style = style_id` (an empty w:pPr when None),
     `paragraph_format` and `add_run(text)` (`.bold`) write it, appended to `out`.
@@ -172,7 +173,7 @@ def _paragraph_xml(
         out.append('<w:ind w:firstLineChars="0" w:firstLine="0"/>')
     if center:
         out.append('<w:jc w:val="center"/>')
-    elif any(text and ("\n" in text or "\r" in text) for text, _ in runs):
+    elif left or any(text and ("\n" in text or "\r" in text) for text, _ in runs):
         # Word and LibreOffice stretch a justified line that ends in a line break across the
         # whole width ("未 提 交"): such a paragraph is set flush left.
         out.append('<w:jc w:val="left"/>')
@@ -549,6 +550,7 @@ class _Builder:
                 before=Pt(self.typo.body / 2).twips if after_table else None,
                 no_indent=meta,
                 center=meta,
+                left=block.role == "list",
             )
         else:
             self._table(block, out, texts)

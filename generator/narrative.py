@@ -251,7 +251,14 @@ class Figures:
         shown = self.fmt.value(number, kind, table=table)
         if table and with_unit and kind in ("count", "number") and TABLE_UNITS[self.lang]:
             shown = self.fmt.with_unit(shown, self.unit(id_))
-        return shown
+        return shown + self.covers(id_)
+
+    def covers(self, id_: str) -> str:
+        """ " (n of m people)" after a team figure that covers fewer than everyone, else ""."""
+        covers = self.report.coverage.get(id_)
+        if covers is None:
+            return ""
+        return self.t("teamkpi.covers", n=covers[0], m=covers[1])
 
     def marker(self, id_: str) -> str:
         """The visible mark for a missing figure: 【待补充：复购率（上期）】."""
@@ -298,14 +305,14 @@ def _placeholder_text(
         fmt = ph.fmt
         if fmt == "change" and figures.polarity(ph.id) != "higher_better":
             fmt = "rise"  # neutral verbs (上升/下降) where up is not an improvement
-        return figures.fmt.direction(fmt, value, kind)
+        return figures.fmt.direction(fmt, value, kind) + figures.covers(ph.id)
     if ph.fmt == "size":
-        return figures.fmt.magnitude(value, kind)
+        return figures.fmt.magnitude(value, kind) + figures.covers(ph.id)
     if ph.fmt == "to" and ph.ref is not None:
         ref = figures.number(ph.ref)
         if ref is None and not mark:
             return None
-        return figures.fmt.moved_to(value, ref, kind)
+        return figures.fmt.moved_to(value, ref, kind) + figures.covers(ph.id)
     if ph.fmt == "gap" and ph.ref is not None:
         ref = figures.number(ph.ref)
         if ref is None:
@@ -583,7 +590,9 @@ class Para:
 
     text: str
     lead: str | None = None  # bold words starting the paragraph
-    role: Literal["body", "meta", "note", "missing"] = "body"
+    # "list": a line of names or notes, set flush left (justified, Word spreads a line of few
+    # breakable points letter by letter)
+    role: Literal["body", "meta", "note", "missing", "list"] = "body"
 
 
 @dataclass(frozen=True)

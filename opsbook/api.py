@@ -15,7 +15,7 @@ from workbook.errors import UsageProblem
 from workbook.i18n import catalog, normalize_lang
 from workbook.period import parse_period
 from workbook.reader import read_workbook
-from workbook.report import Report
+from workbook.report import Issue, Report
 
 if TYPE_CHECKING:  # imported when called: they load multiprocessing and email
     from opsbook.batch import BatchResult, BatchRun, BatchSummary
@@ -121,7 +121,7 @@ def render(
     target = out if out is not None else path.with_suffix(".docx")
     inputs = (path,) if reference_docx is None else (path, reference_docx)
     spec = spec_mod.load()
-    report = read_workbook(path, spec)
+    report = _team_caveat(path, read_workbook(path, spec))
     if refuse_blank and not figures_filled(spec, report.fields):
         raise BlankWorkbook("team.blank_template", path=path)
     check_output(target, force=force, inputs=inputs)  # before the work of building
@@ -179,7 +179,20 @@ def check(path: Path) -> Report:
     cell that nothing read."""
     from generator.xlsx_writer import static_values
 
-    return read_workbook(path, unread=static_values)
+    refuse_lock_file(path)
+    return _team_caveat(path, read_workbook(path, unread=static_values))
+
+
+def _team_caveat(path: Path, report: Report) -> Report:
+    """A team roll-up workbook whose totals cover fewer than everyone gets a warning: the KPIs
+    its dashboard computes from those totals are not the team summary's (docs/rollup.md)."""
+    from opsbook.rollup import rollup_partial
+
+    sheet = rollup_partial(path)
+    if sheet is not None:
+        params = (("sheet", sheet),)
+        report.issues.append(Issue("team_partial", "warning", "teamkpi.partial", params=params))
+    return report
 
 
 def export(path: Path, fmt: Literal["json", "csv"]) -> str:

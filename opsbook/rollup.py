@@ -135,6 +135,15 @@ def person_from_report(
     # A part above its whole (an error-level check): neither figure can be trusted, so both
     # stay out of the team's totals, and so does every KPI of this person built on them.
     impossible = tuple(impossible_figures(spec, report.fields, report.cells))
+    if not impossible:  # the reader has already blanked both figures: it says which they were
+        gone = report.unusable
+        impossible = tuple(
+            Impossible(c.part, c.whole, gone[c.part].cell, gone[c.part].other_cell)
+            for c in spec.checks
+            if c.severity == "error"
+            and getattr(gone.get(c.part), "reason", None) == "part_exceeds_whole"
+            and getattr(gone.get(c.part), "other", None) == c.whole
+        )
     if impossible:
         for i in impossible:
             values[i.part] = values[i.whole] = None
@@ -279,6 +288,30 @@ def is_rollup_workbook(path: Path) -> bool:
     return any(name in part for name in names)
 
 
+def rollup_partial(path: Path) -> str | None:
+    """For a roll-up workbook whose totals cover fewer than everyone: the name of its per-person
+    sheet (whose notes say whom they cover); else None. Reads only the small parts."""
+    if not is_rollup_workbook(path):
+        return None
+    marks = {catalog(lang)(key, n=0, m=0, fields="", kpis="").split("0")[0].encode(): lang
+             for lang in LANGS for key in ("team.partial_total", "teamkpi.kpi_line")}  # fmt: skip
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            parts = [n for n in names if n == "xl/sharedStrings.xml" or n.startswith("xl/work")]
+            for name in parts:
+                info = archive.getinfo(name)
+                if info.file_size > MAX_WORKBOOK_PART:
+                    continue
+                data = archive.read(info)
+                for mark, lang in marks.items():
+                    if mark in data:
+                        return catalog(lang)("rollup.sheet")
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile, RuntimeError):
+        return None
+    return None
+
+
 def read_person(task: ReadTask) -> Person | BatchResult | Skipped:
     """Read one workbook (in a worker); a failure is a result, never an exception."""
     from workbook.reader import read_workbook
@@ -319,6 +352,9 @@ class Note:
         """The line; document=True names files without their folders (for team.docx)."""
         t = catalog(lang)
         params = {k: _param(v, lang, document) for k, v in self.params}
+        # The document's reader gets words for them: no command to run, no sheet cells.
+        if document and f"teamdoc.{self.key}" in t.entries:
+            return t(f"teamdoc.{self.key}", **params)
         return t(f"{self.group}.{self.key}", **params)
 
 
@@ -421,6 +457,7 @@ class _Combiner:
     team: str | None
     notes: list[Note] = field(default_factory=list)
     partial: dict[str, int] = field(default_factory=dict)  # sums of fewer than everyone: how many
+    means: dict[str, int] = field(default_factory=dict)  # means of fewer than everyone: how many
 
     def combine(self) -> dict[str, FieldValue]:
         values: dict[str, FieldValue] = {}
@@ -447,6 +484,10 @@ class _Combiner:
                 mean = self.mean(f, present)
                 if mean is not None:
                     values[f.id] = _whole(f, mean)
+                    # A mean over fewer than everyone says whom it covers, as a sum does.
+                    taking = sum(_reports(self.spec, p, f.id) for p in present)
+                    if taking < len(self.people):
+                        self.means[f.id] = taking
             elif f.rollup == "same":
                 values[f.id] = self.same(f, present)
             elif f.rollup == "join":
@@ -579,6 +620,96 @@ def combine(
     cover fewer than everyone (field id -> how many people they cover)."""
     combiner = _Combiner(spec, people, normalize_lang(lang), team)
     return combiner.combine(), combiner.notes, combiner.partial
+
+
+def _reports(spec: Spec, p: Person, id_: str) -> bool:
+    """Whether the person reported this input of a KPI as the team's value uses it: a number,
+    and for a weighted mean, a usable weight too (without one they take no part in the mean)."""
+    if p.number(id_) is None:
+        return False
+    item = spec.item(id_)
+    if isinstance(item, Field) and item.rollup == "mean" and item.weight:
+        w = 1.0
+        for wid in item.weight:
+            part = p.number(wid)
+            if part is None:
+                return False
+            w *= part
+        return math.isfinite(w) and w > 0
+    return True
+
+
+def _inputs(spec: Spec, id_: str, seen: set[str]) -> set[str]:
+    """The fields a field or KPI rests on: a KPI's references, a weighted mean's weights."""
+    if id_ in seen:
+        return set()
+    seen.add(id_)
+    item = spec.item(id_)
+    if isinstance(item, Kpi):
+        out: set[str] = set()
+        for ref in item.refs:
+            out |= _inputs(spec, ref, seen)
+        return out
+    out = {id_}
+    if isinstance(item, Field) and item.rollup == "mean":
+        for wid in item.weight:
+            out |= _inputs(spec, wid, seen)
+    return out
+
+
+def kpi_inputs(spec: Spec) -> dict[str, frozenset[str]]:
+    """KPI id -> the fields its family rests on. A family is a KPI with the KPIs it is compared
+    with: one referring to another (roi_change to roi and roi_prev), and x with x_prev; so a
+    current value, its previous value and the change between them cover the same people."""
+    ids = {k.id for k in spec.kpis}
+    parent = {k.id: k.id for k in spec.kpis}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for k in spec.kpis:
+        linked = [r for r in k.refs if r in ids]
+        if f"{k.id}_prev" in ids:
+            linked.append(f"{k.id}_prev")
+        for r in linked:
+            parent[find(r)] = find(k.id)
+    leaves: dict[str, set[str]] = {}
+    for k in spec.kpis:
+        leaves.setdefault(find(k.id), set()).update(_inputs(spec, k.id, set()))
+    return {k.id: frozenset(leaves[find(k.id)]) for k in spec.kpis}
+
+
+def consistent_kpis(
+    spec: Spec, people: Sequence[Person], values: dict[str, FieldValue], lang: str
+) -> tuple[dict[str, float | None], dict[str, int]]:
+    """The team's KPIs, each computed only over the people who reported every input of it and
+    of the KPIs it is compared with (a consistent subset: one person's ad spend left out leaves
+    their ad GMV out of the team's ROI too). Returns the KPIs and, for those over fewer than
+    everyone, how many people they cover. Inputs nobody reported do not count; a KPI nobody
+    reported every input of is blank."""
+    kpis = compute_kpis(spec, values)
+    covers: dict[str, int] = {}
+    done: dict[frozenset[int], dict[str, float | None]] = {}
+    inputs = kpi_inputs(spec)
+    for k in spec.kpis:
+        needed = [i for i in inputs[k.id] if any(_reports(spec, p, i) for p in people)]
+        who = [p for p in people if all(_reports(spec, p, i) for i in needed)]
+        if len(who) == len(people):
+            continue
+        if not who:
+            kpis[k.id] = None
+            continue
+        key = frozenset(p.index for p in who)
+        if key not in done:
+            subset = _Combiner(spec, who, lang, None).combine()
+            done[key] = compute_kpis(spec, subset)
+        kpis[k.id] = done[key][k.id]
+        if kpis[k.id] is not None:
+            covers[k.id] = len(who)
+    return kpis, covers
 
 
 def partial_kpis(spec: Spec, partial: Iterable[str], kpis: dict[str, float | None]) -> list[Kpi]:
@@ -752,6 +883,25 @@ def match_roster(
     return missing, unlisted
 
 
+def roster_emails(roster: Sequence[RosterEntry], people: Sequence[Person]) -> dict[int, str]:
+    """Person index -> the email the roster gives them, for people matched to exactly one
+    address (by name or email, as match_roster matches)."""
+    out: dict[int, str] = {}
+    for p in people:
+        found = {
+            e.email
+            for e in roster
+            if e.email
+            and (
+                (p.email and e.email.casefold() == p.email.casefold())
+                or (e.name and any(_norm_name(e.name) == _norm_name(n) for n in p.names))
+            )
+        }
+        if len(found) == 1:
+            out[p.index] = found.pop()
+    return out
+
+
 # ----------------------------------------------------------------------------------------------
 # The roll-up
 
@@ -775,6 +925,8 @@ class Rollup:
     period: Period | None = None  # the team's period
     blank: list[RosterEntry] = field(default_factory=list)  # on the roster, sent a blank workbook
     other_period: list[RosterEntry] = field(default_factory=list)  # sent another period's
+    emails: dict[int, str] = field(default_factory=dict)  # person index -> roster's email
+    doc_errors: dict[int, str] = field(default_factory=dict)  # failures as team.docx words them
 
     @property
     def exit_code(self) -> int:
@@ -797,14 +949,16 @@ class Rollup:
         for f in self.failed:
             error = f.error or f.source
             if document:
-                error = error.replace(f.source, _short_label(f.source))
+                error = self.doc_errors.get(f.index) or error.replace(
+                    f.source, _short_label(f.source)
+                )
             lines.append(t("rollup.not_included", error=error))
         lines.extend(e.message(self.lang, document=document) for e in self.errors)
         return lines
 
     def coverage_lines(self) -> list[str]:
         """Which team totals cover fewer than everyone, and the KPIs computed from them."""
-        if not self.partial:
+        if not self.report.coverage:
             return []
         t = catalog(self.lang)
         sep = t("rollup.list_sep")
@@ -816,9 +970,13 @@ class Rollup:
             t("team.partial_total", n=n, m=m, fields=sep.join(by_count[n]))
             for n in sorted(by_count, reverse=True)
         ]
-        flagged = partial_kpis(self.spec, self.partial, self.report.kpis)
-        if flagged:
-            lines.append(t("team.partial_kpis", kpis=sep.join(k.label(self.lang) for k in flagged)))
+        counted = [
+            t("teamkpi.covered", label=self.spec.item(id_).label(self.lang), n=n, m=m)
+            for id_, (n, m) in self.report.coverage.items()
+            if id_ not in self.partial
+        ]
+        if counted:
+            lines.append(t("teamkpi.kpi_line", kpis=sep.join(counted)))
         return lines
 
     def note_lines(self, *, document: bool = False) -> list[str]:
@@ -875,22 +1033,40 @@ class Rollup:
     def person_sheet(self) -> ExtraSheet:
         t = catalog(self.lang)
         cols = self.person_columns()
+        # A team figure over fewer than everyone says so in its column's header, where the
+        # team row shows it.
+        coverage = self.report.coverage
+
+        def heading(c: Field | Kpi) -> str:
+            if c.id not in coverage:
+                return c.label(self.lang)
+            n, m = coverage[c.id]
+            return t("teamkpi.covered", label=c.label(self.lang), n=n, m=m)
+
         header = (
             t("rollup.col_name"),
             t("rollup.col_email"),
             t("rollup.col_file"),
-            *(c.label(self.lang) for c in cols),
+            *(heading(c) for c in cols),
             t("rollup.col_issues"),
         )
         kinds = ("text", "text", "text", *(_kind(c) for c in cols), "count")
         rows: list[tuple[ExtraCell, ...]] = []
         for p in self.people:
-            cells: list[ExtraCell] = [p.name, p.email, p.source]
+            cells: list[ExtraCell] = [p.name, p.email or self.emails.get(p.index), p.source]
             for c in cols:
                 value = p.kpis.get(c.id) if isinstance(c, Kpi) else p.values.get(c.id)
                 cells.append(value if isinstance(value, str | int | float | dt.date) else None)
             cells.append(p.errors + p.warnings)
             rows.append(tuple(cells))
+        # The team's own row: its KPIs as the summary states them (over the people who reported
+        # every input), not as the dashboard's formulas compute them from partial totals.
+        team: list[ExtraCell] = [t("teamkpi.team_row"), None, None]
+        for c in cols:
+            value = self.report.value(c.id)
+            team.append(value if isinstance(value, str | int | float | dt.date) else None)
+        team.append(None)
+        rows.append(tuple(team))
         return ExtraSheet(
             name=t("rollup.sheet"),
             title=t("rollup.sheet_title", n=len(self.people)),
@@ -990,21 +1166,27 @@ class Rollup:
             sep = t("rollup.list_sep")
             if self.missing:
                 names = sep.join(usable_text(e.shown) or "-" for e in self.missing)
-                blocks.append(Para(ts(t("rollup.missing_line", n=len(self.missing), names=names))))
+                blocks.append(
+                    Para(
+                        ts(t("rollup.missing_line", n=len(self.missing), names=names)), role="list"
+                    )
+                )
             if self.blank:
                 names = sep.join(usable_text(e.shown) or "-" for e in self.blank)
-                blocks.append(Para(ts(t("team.blank_line", n=len(self.blank), names=names))))
+                blocks.append(
+                    Para(ts(t("team.blank_line", n=len(self.blank), names=names)), role="list")
+                )
             if self.other_period and self.period is not None:
                 names = sep.join(usable_text(e.shown) or "-" for e in self.other_period)
                 line = t("team.other_line", n=len(self.other_period), names=names,
                          period=self.period.label(self.lang))  # fmt: skip
-                blocks.append(Para(ts(line)))
+                blocks.append(Para(ts(line), role="list"))
             if not self.missing and not self.blank and not self.other_period:
                 blocks.append(Para(ts(t("rollup.all_submitted", n=len(self.roster)))))
         messages = self.messages(document=True)
         if messages:
             blocks.append(Heading(2, ts(t("rollup.notes_title"))))
-            blocks.extend(Para(ts(usable_text(m) or "-"), role="note") for m in messages)
+            blocks.extend(Para(ts(usable_text(m) or "-"), role="list") for m in messages)
         return blocks
 
     def person_report(self, p: Person) -> Report:
@@ -1150,9 +1332,13 @@ def rollup(
     # sender as reporting nothing: it is left out, as an input that could not be used, and the
     # roster says who sent only a blank workbook.
     blank = [p for p in people if not p.filled]
+    doc_errors: dict[int, str] = {}
     for p in blank:
         error = catalog(msg_lang)("errors.batch.blank_workbook", path=p.source)
         failed.append(BatchResult(p.index, p.source, None, "failed", 0, error, 1))
+        known = p.author or p.sender_name
+        if known:
+            doc_errors[p.index] = _blank_line(msg_lang, known, p.source)
     people = [p for p in people if p.filled]
     people, superseded = keep_latest(people)
     # One period: --period, else the one most workbooks name; the others are left out.
@@ -1167,6 +1353,10 @@ def rollup(
                 period=p.period_text or "", team_period=chosen.label(msg_lang),
             )  # fmt: skip
             failed.append(BatchResult(p.index, p.source, None, "failed", 0, error, 1))
+            doc_errors[p.index] = catalog(msg_lang)(
+                "teamdoc.other_period", name=p.name, source=_short_label(p.source),
+                period=p.period_text or "", team_period=chosen.label(msg_lang),
+            )  # fmt: skip
         people = [p for p in people if p not in other]
     failed.sort(key=lambda r: r.index)
     if not people:
@@ -1184,7 +1374,11 @@ def rollup(
     lang = normalize_lang(lang)
     if chosen is not None:  # the canonical period in the outputs' language
         people = [_in_period(spec, p, chosen, lang) for p in people]
-    values, notes, partial = combine(spec, people, lang=lang, team=team)
+    combiner = _Combiner(spec, people, lang, team)
+    values, notes, partial = combiner.combine(), combiner.notes, combiner.partial
+    kpis, kpi_covers = consistent_kpis(spec, people, values, lang)
+    m = len(people)
+    coverage = {id_: (n, m) for id_, n in {**partial, **combiner.means, **kpi_covers}.items()}
     notes.extend(duplicates)
     notes.extend(superseded)
     tables = {t.id: merge_rows(t, people, lang, notes) for t in spec.tables}
@@ -1212,8 +1406,9 @@ def rollup(
         lang=lang,
         source=t("rollup.source", n=len(people)),
         fields=values,
-        kpis=compute_kpis(spec, values),
+        kpis=kpis,
         tables=tables,
+        coverage=coverage,
     )
     left_out = {s.index for s in skipped}
     used = [origin for i, origin in origins.items() if i not in left_out]
@@ -1221,18 +1416,32 @@ def rollup(
         used.append(roster)
     result = Rollup(spec, lang, report, people, failed, notes, inputs=tuple(dict.fromkeys(used)))
     result.errors = errors
+    result.doc_errors = doc_errors
     result.partial = partial
     result.period = chosen
     if entries is not None:
         result.roster = list(entries)
         result.missing, result.unlisted = match_roster(entries, people)
+        result.emails = roster_emails(entries, people)
         # Not "not submitted": who sent only a blank workbook, or one of another period.
         for kind, sent in (("blank", blank), ("other_period", other)):
             unmatched, _ = match_roster(result.missing, sent)
             ids = {id(e) for e in result.missing} - {id(e) for e in unmatched}
             setattr(result, kind, [e for e in result.missing if id(e) in ids])
             result.missing = [e for e in result.missing if id(e) not in ids]
+            if kind == "blank":  # the roster names who sent each blank workbook
+                for p in sent:
+                    named = [
+                        e.name for e in result.blank if e.name and not match_roster([e], [p])[0]
+                    ]
+                    if named:
+                        result.doc_errors[p.index] = _blank_line(msg_lang, named[0], p.source)
     return result
+
+
+def _blank_line(lang: str, name: str, source: str) -> str:
+    """A blank workbook as team.docx names it: the person, then the file."""
+    return catalog(lang)("teamdoc.blank_workbook", name=name, source=_short_label(source))
 
 
 def _in_period(spec: Spec, p: Person, period: Period, lang: str) -> Person:

@@ -84,10 +84,18 @@ def change(a: float | None, b: float | None, kind: str) -> float | None:
 
 
 def figure_ids(spec: Spec) -> tuple[str, ...]:
-    """What the trend shows: the KPI tables' current figures first, then every other KPI."""
+    """What the trend shows: the KPI tables' current figures first, then every other KPI; only
+    figures of one period each. Left out: a change or percentage-point KPI (the trend computes
+    the change between periods itself: no change of a change), and a previous-period or
+    last-year figure or a KPI resting on one (the period before is a column of its own)."""
+    earlier = {m.prev for m in spec.metrics if m.prev and m.compare != "expected"}
+    earlier.update(f.id for f in spec.fields if f.id.endswith("_prev"))
+    for k in spec.kpi_order:  # dependencies first
+        if k.id.endswith("_prev") or earlier.intersection(k.refs):
+            earlier.add(k.id)
     ids = dict.fromkeys(m.current for m in spec.metrics)
     ids.update(dict.fromkeys(k.id for k in spec.kpis))
-    return tuple(ids)
+    return tuple(i for i in ids if i not in earlier and kind_of(spec, i) not in ("change", "pp"))
 
 
 def kind_of(spec: Spec, id_: str) -> str:

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from generator.docx_writer import summary_text
 from generator.xlsx_writer import build_workbook
+from opsbook.api import check
 from opsbook.cli import main
 from opsbook.rollup import RosterEntry, is_rollup_workbook, read_roster, rollup, rules_table
 from opsbook.sample import sample_values
@@ -156,17 +157,21 @@ def test_a_total_with_a_blank_part_sums_what_was_reported_and_says_whom_it_cover
     team: Path,
 ) -> None:
     # Alice gave last year's GMV (9000), Bob did not: the team's total is Alice's 9000, it
-    # covers 1 of 2 people, and the YoY growth computed from it (30000 / 9000 - 1) is flagged.
+    # covers 1 of 2 people, and the YoY growth counts only Alice: 10000 / 9000 - 1, not the
+    # team's 30000 over Alice's 9000.
     result = rollup([team], lang="en", jobs=1)
     assert result.report.fields["gmv_last_year"] == 9000
-    assert result.report.kpis["gmv_yoy"] == pytest.approx(30000 / 9000 - 1)
+    assert result.report.kpis["gmv_yoy"] == pytest.approx(10000 / 9000 - 1)
+    assert result.report.coverage["gmv_yoy"] == (1, 2)
     assert result.summary_lines()[:2] == [
         "Combined 2 workbooks",
         "These team totals cover 1 of 2 people: GMV, same period last year",
     ]
     flagged = result.summary_lines()[2]
-    assert flagged.startswith("KPIs computed from those partial totals (indicative only): ")
-    assert "GMV growth year on year" in flagged and "Conversion rate" not in flagged
+    assert flagged == (
+        "These figures count only the people who reported all they need (the same people this "
+        "period and last): GMV growth year on year (1 of 2 people)"
+    )
     bob = str(team / "bob.xlsx")
     line = next(m for m in result.messages() if m.startswith("Bob"))
     assert line == (
@@ -255,7 +260,16 @@ def test_xlsx_rollup_reads_back_with_the_same_kpis_and_a_per_person_sheet(
     back = read_workbook(out)
     assert back.errors == []
     for k, value in result.report.kpis.items():
+        if k == "gmv_yoy":  # over Alice alone in the summary; see below
+            continue
         assert back.kpis[k] == (pytest.approx(value) if value is not None else None), k
+    # The dashboard's formula divides the team's GMV by Alice's last-year GMV alone
+    # (30000 / 9000 - 1); checking or rendering the workbook says so instead of passing it on.
+    assert back.kpis["gmv_yoy"] == pytest.approx(30000 / 9000 - 1)
+    warnings = [i.message("en") for i in check(out).warnings]
+    caveat = "This is a team roll-up whose totals cover only some people"
+    assert any(w.startswith(caveat) for w in warnings)
+    assert not [i for i in check(team / "alice.xlsx").warnings if i.kind == "team_partial"]
     assert back.fields["gmv"] == 30000
     wb = openpyxl.load_workbook(out)
     assert "Per person" in wb.sheetnames
@@ -268,6 +282,10 @@ def test_xlsx_rollup_reads_back_with_the_same_kpis_and_a_per_person_sheet(
     assert [r[0] for r in rows] == ["Alice", "Bob"]
     assert rows[0][3] == "North store"
     assert rows[0][header.index("Conversion rate (this period)")] == pytest.approx(0.05)
+    team_row = [c.value for c in ws[6]]
+    assert team_row[0] == "Team"
+    # the team's conversion rate: 140 orders / 4000 visitors
+    assert team_row[header.index("Conversion rate (this period)")] == pytest.approx(0.035)
     # formulas stay live: the team's conversion rate is a formula over the summed inputs
     ((sheet, coord),) = list(wb.defined_names["conversion_rate"].destinations)
     assert str(wb[sheet][coord.replace("$", "")].value).startswith("=")
@@ -344,7 +362,7 @@ def test_roster_lists_who_has_not_submitted_matching_names_and_email_senders(
     assert result.summary_lines() == [
         "已汇总 3 份工作簿",
         "以下团队合计只含 3 人中的 1 人:去年同期GMV",
-        "据上述不完整合计计算的指标(仅供参考):GMV同比增长",
+        "以下指标只计入填齐其全部所需数据的人(本期与上期同一批人):GMV同比增长(3人中1人)",
         "未提交(2人):",
         "  陈思 <chen@example.cn>",
         "  赵敏 <zhao@example.cn>",
@@ -416,7 +434,7 @@ def test_cli_rollup_writes_the_team_workbook_and_lists_the_missing(
         "Combined 2 workbooks",
         "These team totals cover 1 of 2 people: GMV, same period last year",
     ]
-    assert lines[3].startswith("KPIs computed from those partial totals")
+    assert lines[3].endswith("GMV growth year on year (1 of 2 people)")
     assert lines[4:] == ["Not submitted (1):", "  Dana"]
     assert result.stderr.startswith("Note: Bob (")
     assert read_workbook(tmp_path / "TEAM.xlsx").fields["gmv"] == 30000

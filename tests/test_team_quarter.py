@@ -19,6 +19,7 @@ from click.testing import CliRunner
 
 from generator.docx_writer import summary_text
 from generator.xlsx_writer import build_workbook
+from opsbook.api import check
 from opsbook.cli import main
 from tests.lo import LibreOffice
 from workbook.reader import read_workbook
@@ -214,7 +215,9 @@ def test_a_quarter_of_a_team(
         "已写入 team.xlsx",
         "已汇总 4 份工作簿;2 份未纳入(见下文)",
         "以下团队合计只含 4 人中的 3 人:在售SKU总数、滞销SKU数、周期GMV(上期)",
-        "据上述不完整合计计算的指标(仅供参考):滞销率、GMV环比增长",
+        # each over the people who gave all its inputs, this quarter's and last alike
+        "以下指标只计入填齐其全部所需数据的人(本期与上期同一批人):滞销率(4人中3人)、"
+        "客单价(本期)(4人中3人)、GMV环比增长(4人中3人)",
         "未提交(1人):",
         "  吴昊",
         "只交了空白工作簿(1人):",
@@ -254,14 +257,21 @@ def test_a_quarter_of_a_team(
     assert fields["store_name"] == "华东运营组"
     assert team.kpis["conversion_rate"] == pytest.approx(820 / 30000)
     assert team.kpis["unsold_rate"] == pytest.approx(0.1)  # 25 / 250, not 425 / 300
+    # The dashboard's formula divides all four GMVs by three people's last-quarter GMV ...
     assert team.kpis["gmv_growth"] == pytest.approx(155000 / 115000 - 1)
+    assert any(i.kind == "team_partial" for i in check(tmp_path / "team.xlsx").warnings)
     assert team.kpis["repurchase_rate"] == pytest.approx(160 / 660)
 
     # The team workbook's per-person sheet says the same (read with openpyxl).
     sheet = openpyxl.load_workbook(tmp_path / "team.xlsx")["成员明细"]
     texts = [str(c.value).strip() for row in sheet.iter_rows() for c in row if c.value]
     assert "以下团队合计只含 4 人中的 3 人:在售SKU总数、滞销SKU数、周期GMV(上期)" in texts
-    assert "据上述不完整合计计算的指标(仅供参考):滞销率、GMV环比增长" in texts
+    # ... the team row says what the summary says: over the three who gave both quarters,
+    # (60000 + 45000 + 20000) / 115000 - 1, and its column says whom it covers.
+    header = [c.value for c in sheet[3]]
+    col = header.index("GMV环比增长(4人中3人)")
+    team_row = next(row for row in sheet.iter_rows(values_only=True) if row[0] == "团队")
+    assert team_row[col] == pytest.approx(125000 / 115000 - 1)
     combined = ["林晓雨", "王磊", "赵敏", "刘洋"]
     assert [name for name in texts if name in combined] == combined
 

@@ -88,6 +88,8 @@ class Report:
     carried: Carried | None = None
     # Sentence id -> the person's choice for it and their own wording (rewrite), if any.
     choices: dict[str, SentenceChoice] = field(default_factory=dict)
+    # A team roll-up's figures that cover fewer than everyone: id -> (n, m), n of m people.
+    coverage: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def value(self, id_: str) -> FieldValue:
         """A field or KPI value by id (None when blank)."""
