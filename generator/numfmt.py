@@ -17,14 +17,13 @@ Every function refuses NaN and infinities (ValueError): callers treat them as mi
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal
 from functools import cache
 
 from workbook.i18n import Catalog, catalog, normalize_lang
-from workbook.values import percent_digits
+from workbook.values import percent_digits, shown_decimal
 
 # Enough digits for the largest float (1.8e308) with two decimals.
 _CTX = Context(prec=400, rounding=ROUND_HALF_UP)
@@ -33,18 +32,7 @@ DIRECTION_FORMATS = ("change", "growth", "rise", "above", "pp")
 
 
 def _decimal(value: float) -> Decimal:
-    if isinstance(value, bool) or not math.isfinite(value):
-        raise ValueError(f"not a finite number: {value!r}")
-    if isinstance(value, int):
-        return Decimal(value)
-    # The value a person reads is the one Excel and LibreOffice show: 15 significant digits,
-    # rounded half-up from the shortest decimal that round-trips (repr). So 0.125 stays 0.125,
-    # 65 / 57.142857142857146 - 1 (0.13749999999999996 in binary) is 13.75% and prints 13.8%
-    # as Excel's ROUND does, and 4.924106613226984e17 reads 492,410,661,322,698,000.
-    exact = Decimal(repr(float(value)))
-    if exact.is_zero():
-        return exact
-    return exact.quantize(Decimal(1).scaleb(exact.adjusted() - 14), rounding=ROUND_HALF_UP)
+    return shown_decimal(value)
 
 
 def _round(value: Decimal, decimals: int) -> Decimal:

@@ -252,22 +252,30 @@ def rounded(value: float, decimals: int, *, group: bool = True) -> str:
     """value rounded half-up (on the decimal a person reads: 0.125 -> 0.13) to at most
     `decimals` places, trailing zeros dropped, with thousands separators. NaN and infinities
     raise ValueError."""
-    return _rounded(_exact(value), decimals, group=group)
+    return _rounded(shown_decimal(value), decimals, group=group)
 
 
 def percent_digits(fraction: float) -> str:
     """A fraction as a percentage without its sign, as the summary writes it: one decimal, two
     below 1% (0.325928 -> "32.6", 0.0045 -> "0.45", 0.28 -> "28")."""
-    pct = _exact(fraction).scaleb(2)
+    pct = shown_decimal(fraction).scaleb(2)
     small = abs(_ROUNDING.quantize(pct, Decimal("0.01"))) < 1
     return _rounded(pct, 2 if small else 1)
 
 
-def _exact(value: float) -> Decimal:
+def shown_decimal(value: float) -> Decimal:
+    """The value a person reads, as Excel and LibreOffice show it: 15 significant digits, rounded
+    half-up from the shortest decimal that round-trips (repr). So 0.125 stays 0.125,
+    0.13749999999999996 is 0.1375 (13.75%, which Excel's ROUND prints 13.8%), and
+    4.924106613226984e17 reads 492,410,661,322,698,000."""
     if isinstance(value, bool) or not math.isfinite(value):
         raise ValueError(f"not a finite number: {value!r}")
-    # repr gives the shortest decimal that round-trips: 0.125 stays 0.125, not 0.12499...
-    return Decimal(value) if isinstance(value, int) else Decimal(repr(float(value)))
+    if isinstance(value, int):
+        return Decimal(value)
+    exact = Decimal(repr(float(value)))
+    if exact.is_zero():
+        return exact
+    return exact.quantize(Decimal(1).scaleb(exact.adjusted() - 14), rounding=ROUND_HALF_UP)
 
 
 def _rounded(d: Decimal, decimals: int, *, group: bool = True) -> str:
