@@ -70,7 +70,7 @@ def test_impossible_figures_never_reach_the_summary(
 
     marked, _ = api.render(path, tmp_path / "marked.docx", missing="mark")
     marked_text = summary_text(marked.read_bytes())
-    assert "将滞销率控制在【待补充：滞销率】以内" in marked_text
+    assert "滞销率为【待补充：滞销率】。" in marked_text
     assert "133.3%" not in marked_text
 
 
