@@ -847,6 +847,8 @@ class _Outline:
         cells.append(dash if metric.prev is None else prev_text or missing_cell)
         cells.append(current or missing_cell)
         change = self.change_cell(metric)
+        if change is not None:  # a team change over fewer than everyone says so
+            change += self.fig.covers(metric.change or metric.current)
         cells.append(change if change is not None else (dash if metric.prev is None else
                                                         missing_cell))  # fmt: skip
         if with_target:
