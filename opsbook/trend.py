@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from generator.xlsx_writer import NUMBER_FORMATS
 from opsbook.files import check_output, write_atomic
 from workbook import spec as spec_mod
 from workbook.errors import OpsbookError, UsageProblem
@@ -32,15 +33,6 @@ if TYPE_CHECKING:
     from generator.chartdata import ChartBlock
 
 FIXED_CREATED = dt.datetime(2026, 1, 1, 0, 0, 0)
-NUMBER_FORMATS = {
-    "count": "#,##0",
-    "money": "#,##0.00",
-    "number": "#,##0.00",
-    "percent": "0.00%",
-    "ratio": "0.00",
-    "change": "+0.00%;-0.00%;0.00%",
-    "pp": "+0.00;-0.00;0.00",
-}
 # A change of a rate is in percentage points; of anything else, relative.
 POINTS = ("percent", "change")
 
