@@ -339,6 +339,10 @@ class Target:
     polarity: str = "higher_better"
 
 
+# The roles a spec may give its fields ([roles] in the TOML): what the code needs by meaning.
+ROLES = ("author", "department", "store", "business_scope", "period", "period_days", "core_goal")
+
+
 @dataclass(frozen=True)
 class Spec:
     """The whole template: sections, fields, KPIs, tables, narrative, charts, roll-up."""
@@ -363,10 +367,18 @@ class Spec:
     checks: tuple[Check, ...] = ()
     targets: tuple[Target, ...] = ()
     carry_tables: tuple[str, ...] = ()  # plan tables the next period's workbook carries
+    # role -> field id (ROLES): the fields code needs by meaning ("store"), not by id
+    roles: dict[str, str] = field(default_factory=dict)
     _by_id: dict[str, Field | Kpi | Table] = field(repr=False, compare=False, default_factory=dict)
 
     def item(self, id_: str) -> Field | Kpi | Table:
         return self._by_id[id_]
+
+    def role(self, name: str) -> str | None:
+        """The id of the field playing a role (one of ROLES), or None when the spec has none."""
+        if name not in ROLES:
+            raise KeyError(name)
+        return self.roles.get(name)
 
     def field(self, id_: str) -> Field:
         item = self._by_id[id_]
@@ -682,6 +694,7 @@ def from_dict(data: dict[str, Any]) -> Spec:
         checks=checks,
         targets=targets,
         carry_tables=_ids(data.get("carry_tables", ()), "carry_tables"),
+        roles={str(k): str(v) for k, v in data.get("roles", {}).items()},
         _by_id=by_id,
     )
     _validate(spec)
@@ -838,6 +851,11 @@ def _validate(spec: Spec) -> None:
     for id_ in spec.cover_summary:
         if not spec.has(id_):
             raise SpecError(f"cover_summary: unknown id {id_!r}")
+    for role, id_ in spec.roles.items():
+        if role not in ROLES:
+            raise SpecError(f"roles: unknown role {role!r} (known: {', '.join(ROLES)})")
+        if not spec.has(id_) or not isinstance(spec.item(id_), Field):
+            raise SpecError(f"roles {role}: unknown field {id_!r}")
     _validate_rollup(spec)
     for c in spec.checks:
         where = f"check {c.part} <= {c.whole}"
