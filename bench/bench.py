@@ -306,8 +306,8 @@ def batch_command(opsbook: list[str], folder: Path, outdir: Path, jobs: int) -> 
             "--force",
         ]
     code = (
-        "import sys; from pathlib import Path; from opsbook.cli import _render_batch; "
-        f"sys.exit(_render_batch((Path({str(folder)!r}),), Path({str(outdir)!r}), {jobs}, "
+        "import sys; from pathlib import Path; from opsbook.cli.batch import render_batch; "
+        f"sys.exit(render_batch((Path({str(folder)!r}),), Path({str(outdir)!r}), {jobs}, "
         "None, 'omit', True))"
     )
     return [sys.executable, "-c", code]

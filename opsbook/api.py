@@ -1,27 +1,59 @@
-"""The Python API behind every command: plain functions, no click, no printing."""
+"""The Python API behind every command: plain functions, no click, no printing.
+
+A filled workbook is given as a path or as its bytes (an upload, an attachment held in memory):
+`read`, `check`, `render` and `export` take either, and for bytes never touch the disk. Errors a
+user can cause raise OpsbookError subclasses (workbook.errors) with a catalogue key and an exit
+code; results (Report, BatchResult, Rollup) carry message keys and parameters, put into words by
+whoever shows them. docs/python-api.md documents it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, overload
 
-from generator.narrative import MISSING_MODES, MissingMode
+from opsbook.export import ExportFormat, export_report
 from opsbook.files import check_output, safe_filename, write_atomic
+from opsbook.intake import is_container
+from opsbook.render import load_report, render_path, render_summary, require_suffix, summary_bytes
 from opsbook.sample import sample_values
-from opsbook.screening import BlankWorkbook, figures_filled, refuse_lock_file
 from workbook import spec as spec_mod
 from workbook.errors import UsageProblem
 from workbook.i18n import catalog, normalize_lang
 from workbook.period import parse_period
-from workbook.reader import read_workbook
-from workbook.report import Issue, Report
+from workbook.report import Report
 
 if TYPE_CHECKING:  # imported when called: they load multiprocessing and email
-    from opsbook.batch import BatchResult, BatchRun, BatchSummary
+    from opsbook.batch import BatchRun
     from opsbook.nextperiod import NextResult, NextWorkbook
-    from opsbook.rollup import Rollup, RosterEntry
+    from opsbook.results import BatchResult, BatchSummary
+    from opsbook.team.outputs import Rollup
+    from opsbook.team.roster import RosterEntry
     from opsbook.trend import Trend
+
+__all__ = [
+    "check",
+    "demo",
+    "export",
+    "export_report",
+    "new_workbook",
+    "new_workbook_bytes",
+    "next_many",
+    "next_workbook",
+    "parse_roster",
+    "read",
+    "read_bytes",
+    "render",
+    "render_bytes",
+    "render_many",
+    "rollup",
+    "single_next",
+    "single_render",
+    "summarize",
+    "summary_bytes",
+    "trend",
+]
 
 
 def default_workbook_name(lang: str, store: str | None, period: str | None) -> str:
@@ -32,6 +64,18 @@ def default_workbook_name(lang: str, store: str | None, period: str | None) -> s
     if not stem:
         stem = safe_filename(t("workbook.default_name"))
     return f"{stem}_{suffix}.xlsx"
+
+
+def _prefill(
+    spec: spec_mod.Spec, store: str | None, period: str | None, author: str | None
+) -> dict[str, Any]:
+    """The values a new workbook starts with, each in the field playing its role (spec [roles])."""
+    prefill: dict[str, Any] = {}
+    for role, value in (("store", store), ("period", period), ("author", author)):
+        id_ = spec.role(role)
+        if value and id_ is not None:
+            prefill[id_] = value
+    return prefill
 
 
 def new_workbook(
@@ -47,14 +91,12 @@ def new_workbook(
     """Write a new workbook to fill; return its path. Never overwrites without force."""
     lang = normalize_lang(lang)
     spec = spec_mod.load()
-    prefill: dict[str, Any] = dict(values or {})
-    for id_, value in (("store_name", store), ("period", period), ("author", author)):
-        if value:
-            prefill[id_] = value
+    prefill: dict[str, Any] = {**(values or {}), **_prefill(spec, store, period, author)}
     # The days in a period people write the usual way (2026年Q3: 92, 2026年度: 365)
-    recognised = parse_period(prefill.get("period"))
-    if recognised is not None and prefill.get("period_days") in (None, ""):
-        prefill["period_days"] = recognised.days
+    period_id, days_id = spec.role("period"), spec.role("period_days")
+    recognised = parse_period(prefill.get(period_id)) if period_id else None
+    if recognised is not None and days_id and prefill.get(days_id) in (None, ""):
+        prefill[days_id] = recognised.days
     path = out if out is not None else Path(default_workbook_name(lang, store, period))
     require_suffix(path, ".xlsx")
     from generator.xlsx_writer import build_workbook  # loaded only by the commands that write xlsx
@@ -63,10 +105,22 @@ def new_workbook(
     return path
 
 
-def require_suffix(path: Path, suffix: str) -> None:
-    """Refuse an output whose name says another format (a .docx named .pdf opens nowhere)."""
-    if path.suffix.lower() != suffix:
-        raise UsageProblem("output.suffix", path=path, suffix=suffix)
+def new_workbook_bytes(
+    *,
+    lang: str = "zh-CN",
+    store: str | None = None,
+    period: str | None = None,
+    author: str | None = None,
+    convert_url: str | None = None,
+) -> bytes:
+    """new_workbook() in memory: the .xlsx bytes. convert_url: a web page (opsbook serve) that
+    the cover names as the way to get the summary, instead of the render command."""
+    lang = normalize_lang(lang)
+    spec = spec_mod.load()
+    from generator.xlsx_writer import build_workbook
+
+    prefill = _prefill(spec, store, period, author)
+    return build_workbook(spec, lang, prefill, convert_url=convert_url)
 
 
 def demo(outdir: Path, *, lang: str = "zh-CN", force: bool = False) -> list[Path]:
@@ -93,10 +147,16 @@ def demo(outdir: Path, *, lang: str = "zh-CN", force: bool = False) -> list[Path
     return written
 
 
+# ----------------------------------------------------------------------------------------------
+# One workbook: a path, or its bytes
+
+
+@overload
 def render(
-    path: Path,
+    workbook: Path,
     out: Path | None = None,
     *,
+    name: None = None,
     lang: str | None = None,
     missing: str = "omit",
     reference_docx: Path | None = None,
@@ -105,164 +165,130 @@ def render(
     record_source: bool = True,
     origin: Path | None = None,
     refuse_blank: bool = False,
-) -> tuple[Path, Report]:
-    """Filled workbook -> Word summary; return its path and the Report it was written from.
+) -> tuple[Path, Report]: ...
 
-    Default output: beside the workbook, same name, .docx. The language defaults to the
-    workbook's own. The workbook (and the reference document) are only read, never written.
+
+@overload
+def render(
+    workbook: bytes,
+    out: None = None,
+    *,
+    name: str | None = None,
+    lang: str | None = None,
+    missing: str = "omit",
+    reference_docx: Path | None = None,
+    force: bool = False,
+    charts: bool = True,
+    record_source: bool = True,
+    origin: Path | None = None,
+    refuse_blank: bool = False,
+) -> tuple[bytes, Report]: ...
+
+
+def render(
+    workbook: Path | bytes,
+    out: Path | None = None,
+    *,
+    name: str | None = None,
+    lang: str | None = None,
+    missing: str = "omit",
+    reference_docx: Path | None = None,
+    force: bool = False,
+    charts: bool = True,
+    record_source: bool = True,
+    origin: Path | None = None,
+    refuse_blank: bool = False,
+) -> tuple[Path, Report] | tuple[bytes, Report]:
+    """Filled workbook -> Word summary, and the Report it was written from.
+
+    A path: the summary is written (default: beside the workbook, same name, .docx; never over
+    an existing file without force) and its path returned. Bytes (name: how messages name them):
+    the summary's .docx bytes are returned and nothing touches the disk (out, force,
+    record_source and origin do not apply). The language defaults to the workbook's own; the
+    workbook (and the reference document) are only read.
     charts: the summary's native charts (False: none).
     record_source: record what the summary was made from in its document properties
     (opsbook.provenance; origin: the file the user has, for its modification time).
     refuse_blank: raise BlankWorkbook, writing nothing, when no figure is filled in.
     """
-    if missing not in MISSING_MODES:
-        raise UsageProblem("render.bad_missing", value=missing)
-    refuse_lock_file(path)
-    target = out if out is not None else path.with_suffix(".docx")
-    inputs = (path,) if reference_docx is None else (path, reference_docx)
-    spec = spec_mod.load()
-    report = _team_caveat(path, read_workbook(path, spec))
-    if refuse_blank and not figures_filled(spec, report.fields):
-        raise BlankWorkbook("team.blank_template", path=path)
-    check_output(target, force=force, inputs=inputs)  # before the work of building
-    require_suffix(target, ".docx")
-    data = summary_bytes(
-        spec, report, lang=lang, missing=missing, reference_docx=reference_docx, charts=charts
-    )
-    if record_source:
-        from opsbook import provenance
-
-        data = provenance.stamp(data, provenance.of_source(path, origin))
-    write_atomic(target, data, force=force, inputs=inputs)
-    return target, report
+    if isinstance(workbook, bytes):
+        return render_summary(workbook, name, lang=lang, missing=missing,
+                              reference_docx=reference_docx, charts=charts,
+                              refuse_blank=refuse_blank)  # fmt: skip
+    return render_path(workbook, out, lang=lang, missing=missing, reference_docx=reference_docx,
+                       force=force, charts=charts, record_source=record_source, origin=origin,
+                       refuse_blank=refuse_blank)  # fmt: skip
 
 
-def summary_bytes(
-    spec: spec_mod.Spec,
-    report: Report,
-    *,
-    lang: str | None = None,
-    missing: str = "omit",
-    reference_docx: Path | None = None,
-    charts: bool = True,
-) -> bytes:
-    """The Word summary of a report, as bytes (what render() writes, before its provenance)."""
-    doc_lang = normalize_lang(lang or report.lang)
-    mode: MissingMode = "mark" if missing == "mark" else "omit"
-    from generator.docx_writer import build_summary  # python-docx: only render pays for it
-
-    front = []
-    if report.carried is not None:  # last period's commitments: targets against results
-        from generator.targets import summary_blocks
-
-        front = summary_blocks(spec, report, doc_lang)
-    return build_summary(
-        spec,
-        report,
-        lang=doc_lang,
-        missing=mode,
-        reference_docx=reference_docx,
-        front_blocks=front,
-        charts=charts,
-    )
+def read(workbook: Path | bytes, *, name: str | None = None) -> Report:
+    """Read a filled workbook (a path, or bytes that name names in messages): every field, KPI
+    and table, plus the problems the reader found on the way. No check of unread cells: see
+    check()."""
+    return load_report(workbook, name, caveat=False)
 
 
-def read(path: Path) -> Report:
-    """Read a filled workbook: every field, KPI and table, plus what was found on the way."""
-    refuse_lock_file(path)
-    return read_workbook(path)
+def check(workbook: Path | bytes, *, name: str | None = None) -> Report:
+    """The validation report of a filled workbook (what `opsbook check` lists): read()'s, plus
+    every filled cell that nothing read, and the caveat of a team roll-up whose totals cover
+    fewer than everyone. `report.blocking` says whether its problems stop a trustworthy summary
+    (what `opsbook check` exits 1 for)."""
+    return load_report(workbook, name, unread=True)
 
 
-def check(path: Path) -> Report:
-    """The validation report of a filled workbook; `report.blocking` says whether the problems
-    stop a trustworthy summary (what `opsbook check` exits 1 for). It also names every filled
-    cell that nothing read."""
-    from generator.xlsx_writer import static_values
-
-    refuse_lock_file(path)
-    return _team_caveat(path, read_workbook(path, unread=static_values))
+def export(workbook: Path | bytes, fmt: ExportFormat | str, *, name: str | None = None) -> str:
+    """Every field, KPI and table value of a filled workbook, keyed by id, as JSON or CSV text
+    (export_report). Another format raises UsageProblem."""
+    if fmt not in ("json", "csv"):
+        raise UsageProblem("app.export_format", fmt=fmt)
+    return export_report(read(workbook, name=name), "csv" if fmt == "csv" else "json")
 
 
-def _team_caveat(path: Path, report: Report) -> Report:
-    """A team roll-up workbook whose totals cover fewer than everyone gets a warning: the KPIs
-    its dashboard computes from those totals are not the team summary's (docs/rollup.md)."""
-    from opsbook.rollup import rollup_partial
-
-    sheet = rollup_partial(path)
-    if sheet is not None:
-        params = (("sheet", sheet),)
-        report.issues.append(Issue("team_partial", "warning", "teamkpi.partial", params=params))
-    return report
+def read_bytes(data: bytes, name: str) -> Report:
+    """read() for a workbook held in memory; name is the file name its messages show."""
+    return read(data, name=name)
 
 
-def export(path: Path, fmt: Literal["json", "csv"]) -> str:
-    """Every field, KPI and table value of a filled workbook, keyed by id, as JSON or CSV text."""
-    return export_report(read(path), fmt)
+def render_bytes(
+    data: bytes, name: str, *, lang: str | None = None, missing: str = "omit"
+) -> tuple[bytes, Report]:
+    """render() for a workbook held in memory: the summary's .docx bytes and its Report."""
+    return render(data, name=name, lang=lang, missing=missing)
 
 
-def export_report(report: Report, fmt: Literal["json", "csv"]) -> str:
-    """JSON: {"template", "fields", "kpis", "tables", "warnings"}; CSV: kind,id,value,cell rows.
-    Dates are ISO 8601, blanks are null (JSON) or empty (CSV); messages in the workbook's language.
-    """
-    import csv
-    import io
-    import json
+# ----------------------------------------------------------------------------------------------
+# One or many: the rules the command line follows
 
-    from workbook.values import number_text
 
-    def plain(value: object) -> object:
-        if hasattr(value, "isoformat"):
-            return value.isoformat()
-        return value
+def single_render(paths: Sequence[Path], out: Path | None, outdir: Path | None) -> bool:
+    """Whether `render PATHS [-o OUT] [--outdir DIR]` renders one workbook (True) or is a
+    batch. One path with -o asks for one summary, where a folder or an .eml is answered as an
+    input that is not a workbook; otherwise folders and .eml files mean a batch. Raises
+    UsageProblem for -o with many inputs, or with one folder or .eml (one -o cannot name all
+    their summaries; a folder named like a workbook is answered as the file it pretends to be)."""
+    one = len(paths) == 1 and outdir is None
+    if out is not None and one:
+        first = paths[0]
+        if first.suffix.lower() == ".eml" or (
+            first.is_dir() and not first.name.lower().endswith((".xlsx", ".xlsm"))
+        ):
+            raise UsageProblem("batch.out_with_container", path=first)
+    single = one and (out is not None or not is_container(paths[0]))
+    if not single and out is not None:
+        raise UsageProblem("batch.out_with_many")
+    return single
 
-    if fmt == "json":
-        data = {
-            "template": {
-                "id": report.template_id,
-                "version": report.template_version,
-                "lang": report.lang,
-            },
-            "fields": {k: plain(x) for k, x in report.fields.items()},
-            "kpis": dict(report.kpis),
-            "tables": {
-                k: [{c: plain(x) for c, x in row.items()} for row in rows]
-                for k, rows in report.tables.items()
-            },
-            "warnings": [
-                {
-                    "severity": issue.severity,
-                    "kind": issue.kind,
-                    "id": issue.id,
-                    "cell": issue.cell,
-                    "message": issue.message(report.lang),
-                }
-                for issue in report.issues
-            ],
-        }
-        return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
-    if fmt != "csv":
-        raise ValueError(f"unknown export format {fmt!r}")
 
-    def text(value: object) -> str:
-        if value is None:
-            return ""
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return number_text(value)
-        return str(plain(value))
-
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["kind", "id", "value", "cell"])
-    for id_, value in report.fields.items():
-        writer.writerow(["field", id_, text(value), report.cells.get(id_, "")])
-    for id_, kpi in report.kpis.items():
-        writer.writerow(["kpi", id_, text(kpi), report.cells.get(id_, "")])
-    for table_id, rows in report.tables.items():
-        for number, row in enumerate(rows, 1):
-            for column, value in row.items():
-                key = f"{table_id}.{number}.{column}"
-                writer.writerow(["table", key, text(value), report.cells.get(key, "")])
-    return out.getvalue()
+def single_next(
+    paths: Sequence[Path], out: Path | None, outdir: Path | None, period: str | None
+) -> bool:
+    """Whether `next PATHS` writes one workbook (True) or many; -o and --period go with one."""
+    if len(paths) == 1 and outdir is None and not is_container(paths[0]):
+        return True
+    if out is not None:
+        raise UsageProblem("next.out_with_many")
+    if period is not None:
+        raise UsageProblem("next.period_with_many")
+    return False
 
 
 # ----------------------------------------------------------------------------------------------
@@ -297,7 +323,7 @@ def render_many(
 
 def summarize(results: Iterable[BatchResult]) -> BatchSummary:
     """Converted / failed / warnings counts of a batch; `.lines(lang)` is the end table."""
-    from opsbook.batch import summarize as count
+    from opsbook.results import summarize as count
 
     return count(results)
 
@@ -369,51 +395,8 @@ def trend(
     return build(reports_or_paths, team=team, lang=lang)
 
 
-# ----------------------------------------------------------------------------------------------
-# Bytes in, bytes out: for callers that hold a file in memory (the web server, opsbook/serve).
-# The same checks and the same code paths as the file-based functions above.
-
-
-def read_bytes(data: bytes, name: str) -> Report:
-    """read() for a workbook held in memory; name is the file name its messages show."""
-    from workbook.reader import read_workbook_bytes
-
-    return read_workbook_bytes(data, name, spec_mod.load())
-
-
-def render_bytes(
-    data: bytes, name: str, *, lang: str | None = None, missing: str = "omit"
-) -> tuple[bytes, Report]:
-    """render() for a workbook held in memory: the summary's .docx bytes and its Report.
-    The language defaults to the workbook's own, as for render()."""
-    if missing not in MISSING_MODES:
-        raise UsageProblem("render.bad_missing", value=missing)
-    report = read_bytes(data, name)
-    return summary_bytes(spec_mod.load(), report, lang=lang, missing=missing), report
-
-
-def new_workbook_bytes(
-    *,
-    lang: str = "zh-CN",
-    store: str | None = None,
-    period: str | None = None,
-    author: str | None = None,
-    convert_url: str | None = None,
-) -> bytes:
-    """new_workbook() in memory: the .xlsx bytes. convert_url: a web page (opsbook serve) that
-    the cover names as the way to get the summary, instead of the render command."""
-    lang = normalize_lang(lang)
-    prefill: dict[str, Any] = {}
-    for id_, value in (("store_name", store), ("period", period), ("author", author)):
-        if value:
-            prefill[id_] = value
-    from generator.xlsx_writer import build_workbook
-
-    return build_workbook(spec_mod.load(), lang, prefill, convert_url=convert_url)
-
-
 def parse_roster(data: bytes, name: str) -> list[RosterEntry]:
     """The roster CSV of `rollup --roster`, held in memory; name is the file its messages show."""
-    from opsbook.rollup import parse_roster as parse
+    from opsbook.team.roster import parse_roster as parse
 
     return parse(data, Path(name))

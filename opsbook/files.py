@@ -198,3 +198,13 @@ def write_atomic(path: Path, data: bytes, *, force: bool, inputs: tuple[Path, ..
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
     _sync_folder(folder)
+
+
+def prepare_outdir(outdir: Path) -> None:
+    """Create outdir (and its parents) if needed; refuse a file in its place."""
+    if outdir.exists() and not outdir.is_dir():
+        raise OutputError("batch.outdir_not_dir", path=outdir)
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError("output.not_writable", path=outdir, reason=exc.strerror or exc) from exc

@@ -159,7 +159,8 @@ def next_many(
     """The next workbook of every filled workbook in paths (files, folders, .eml attachments),
     beside each input or in outdir, named after person, store and period. One broken input
     fails alone; inputs are never modified."""
-    from opsbook.batch import InputProblem, discover, localized, prepare_outdir
+    from opsbook.files import prepare_outdir
+    from opsbook.intake import InputProblem, discover, localized
 
     if outdir is not None:
         prepare_outdir(outdir)

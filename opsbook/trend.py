@@ -395,7 +395,7 @@ def read_reports(
     """Every workbook named by paths (files, folders, .eml attachments), read; the first that
     cannot be read stops the trend (a trend with a hole would mislead). skip: the trend's own
     output, found again when it is written into a folder of inputs."""
-    from opsbook.batch import InputProblem, discover
+    from opsbook.intake import InputProblem, discover
 
     out: list[tuple[Report, str]] = []
     skipped = os.path.realpath(skip) if skip is not None else None

@@ -16,16 +16,12 @@ from click.testing import CliRunner
 
 from generator.docx_writer import summary_text
 from generator.xlsx_writer import build_workbook
-from opsbook.batch import (
-    BatchResult,
-    BatchSummary,
-    Source,
-    discover,
-    render_many,
-    run_pool,
-    summarize,
-)
-from opsbook.cli import _render_batch
+from opsbook.batch import render_many
+from opsbook.cli.batch import render_batch
+from opsbook.cli.table import summary_lines
+from opsbook.intake import Source, discover
+from opsbook.jobs import run_pool
+from opsbook.results import BatchResult, BatchSummary, summarize
 from opsbook.sample import sample_values
 from workbook.i18n import catalog
 from workbook.spec import load
@@ -303,13 +299,13 @@ def test_summary_table_lines_are_aligned_in_both_languages() -> None:
     summary = BatchSummary(
         converted=12, failed=3, warnings=5, with_warnings=2, errors=4, with_errors=1
     )
-    assert summary.lines("en") == [
+    assert summary_lines(summary, "en") == [
         "Converted  12",
         "Failed      3",
         "Errors      4 (in 1 of the summaries; see opsbook check)",
         "Warnings    5 (in 2 of the summaries)",
     ]
-    assert summary.lines("zh-CN") == [
+    assert summary_lines(summary, "zh-CN") == [
         "已转换  12",
         "失败     3",
         "有错误   4(涉及 1 份总结,请用 opsbook check 查看)",
@@ -326,8 +322,8 @@ def test_summary_table_lines_are_aligned_in_both_languages() -> None:
 @click.option("--lang")
 def batch_cmd(paths: tuple[Path, ...], outdir: Path | None, jobs: int | None,
               lang: str | None) -> None:  # fmt: skip
-    """How the lead wires _render_batch into `render` (nargs=-1)."""
-    click.get_current_context().exit(_render_batch(paths, outdir, jobs, lang, "omit", False))
+    """How the lead wires render_batch into `render` (nargs=-1)."""
+    click.get_current_context().exit(render_batch(paths, outdir, jobs, lang, "omit", False))
 
 
 @pytest.fixture

@@ -17,13 +17,15 @@ from generator.docx_writer import summary_text
 from generator.xlsx_writer import build_workbook
 from opsbook.api import check
 from opsbook.cli import main
-from opsbook.rollup import RosterEntry, is_rollup_workbook, read_roster, rollup, rules_table
+from opsbook.identity import is_rollup_workbook
+from opsbook.rollup import rollup
 from opsbook.sample import sample_values
+from opsbook.team.roster import RosterEntry, read_roster
 from workbook.calc import compute_kpis
 from workbook.errors import ExitCode, OpsbookError, UnreadableFile
 from workbook.reader import read_workbook
 from workbook.report import Report
-from workbook.spec import SpecError, from_dict, load
+from workbook.spec import Spec, SpecError, from_dict, load
 from workbook.tomlcompat import tomllib
 
 SPEC_FILE = Path(__file__).parent.parent / "workbook" / "templates" / "ecommerce-ops-summary.toml"
@@ -534,6 +536,18 @@ def test_every_number_that_cannot_be_summed_says_how_it_combines() -> None:
     assert spec.field("gmv").rollup == "sum"  # money defaults to a sum
 
 
+def rules_table(spec: Spec) -> str:
+    """The spec's roll-up rules as a Markdown table, every field that is not a plain sum (the
+    table in docs/rollup.md; a test keeps the two the same)."""
+    lines = ["| field | type | rollup | weight |", "|---|---|---|---|"]
+    for f in spec.fields:
+        if f.rollup == "sum":
+            continue
+        weight = " × ".join(f"`{w}`" for w in f.weight)
+        lines.append(f"| `{f.id}` ({f.label.en}) | {f.type} | {f.rollup} | {weight} |")
+    return "\n".join(lines)
+
+
 def test_the_rules_table_in_docs_is_current() -> None:
     doc = (Path(__file__).parent.parent / "docs" / "rollup.md").read_text(encoding="utf-8")
     between = doc.split("<!-- rules:begin -->\n", 1)[1].split("\n<!-- rules:end -->", 1)[0]
@@ -710,9 +724,9 @@ def test_lists_are_merged_with_each_persons_name_and_read_back(tmp_path: Path) -
 def test_a_merged_list_keeps_at_most_max_team_rows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import opsbook.rollup as rollup_mod
+    import opsbook.team.combine as combine_mod
 
-    monkeypatch.setattr(rollup_mod, "MAX_TEAM_ROWS", 2)
+    monkeypatch.setattr(combine_mod, "MAX_TEAM_ROWS", 2)
     problems = sample_values("en")["problems"]
     write_person(tmp_path / "a.xlsx", {**ALICE, "problems": problems})
     result = rollup([tmp_path / "a.xlsx"], lang="en", jobs=1)

@@ -311,7 +311,9 @@ def read_workbook(
         wb.close()
 
 
-def read_workbook_bytes(data: bytes, name: str, spec: Spec | None = None) -> Report:
+def read_workbook_bytes(
+    data: bytes, name: str, spec: Spec | None = None, *, unread: TemplateValues | None = None
+) -> Report:
     """read_workbook for bytes already in memory (an upload); name is the file name that
     messages and the report's source show. The same safety checks run first."""
     from workbook.safety import open_checked_bytes
@@ -320,7 +322,7 @@ def read_workbook_bytes(data: bytes, name: str, spec: Spec | None = None) -> Rep
     path = Path(name)
     wb, checked = open_checked_bytes(data, path, data_only=False)
     try:
-        return _Reader(path, spec, wb, checked.data).read()
+        return _Reader(path, spec, wb, checked.data).read(unread=unread)
     finally:
         wb.close()
 

@@ -130,7 +130,7 @@ def convert_job(data: bytes, name: str) -> Converted | Failure:
     person_field = spec.rollup.person or "author"
     store = _text(report.fields.get("store_name"))
     person = _text(report.fields.get(person_field)) or store or name.rsplit(".", 1)[0]
-    from opsbook.rollup import person_from_report
+    from opsbook.team.people import person_from_report
 
     filled = person_from_report(spec, report, 0).filled  # the roll-up's own "blank" test
     return Converted(
