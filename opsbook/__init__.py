@@ -1,18 +1,80 @@
 """opsbook: Excel workbook in, formatted Word work summary out.
 
-The public API lives in :mod:`opsbook.api`; names are imported lazily so that the command line
-starts fast.
+The public API: the functions of :mod:`opsbook.api` and the types they return, documented in
+docs/python-api.md. Names are imported lazily, so that the command line starts fast::
+
+    from opsbook import render, check, Report
+    docx, report = render(Path("filled.xlsx").read_bytes(), name="filled.xlsx")
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
+from opsbook.version import __version__
+
+if TYPE_CHECKING:
+    from opsbook.api import (
+        check,
+        demo,
+        export,
+        new_workbook,
+        new_workbook_bytes,
+        next_many,
+        next_workbook,
+        read,
+        render,
+        render_many,
+        rollup,
+        summarize,
+        trend,
+    )
+    from opsbook.messages import Message
+    from opsbook.results import BatchResult, BatchSummary
+    from opsbook.team.outputs import Rollup
+    from workbook.errors import OpsbookError
+    from workbook.report import Issue, Report
+
+# name -> the module it lives in
+_TYPES = {
+    "Report": "workbook.report",
+    "Issue": "workbook.report",
+    "OpsbookError": "workbook.errors",
+    "Rollup": "opsbook.team.outputs",
+    "BatchResult": "opsbook.results",
+    "BatchSummary": "opsbook.results",
+    "Message": "opsbook.messages",
+}
+_FUNCTIONS = (
     "check",
     "demo",
     "export",
     "new_workbook",
+    "new_workbook_bytes",
+    "next_many",
+    "next_workbook",
+    "read",
+    "render",
+    "render_many",
+    "rollup",
+    "summarize",
+    "trend",
+)
+
+__all__ = [
+    "BatchResult",
+    "BatchSummary",
+    "Issue",
+    "Message",
+    "OpsbookError",
+    "Report",
+    "Rollup",
+    "__version__",
+    "check",
+    "demo",
+    "export",
+    "new_workbook",
+    "new_workbook_bytes",
     "next_many",
     "next_workbook",
     "read",
@@ -22,12 +84,13 @@ __all__ = [
     "summarize",
     "trend",
 ]
-__version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> Any:
-    if name in __all__:
-        from opsbook import api
+    import importlib
 
-        return getattr(api, name)
+    if name in _FUNCTIONS:
+        return getattr(importlib.import_module("opsbook.api"), name)
+    if name in _TYPES:
+        return getattr(importlib.import_module(_TYPES[name]), name)
     raise AttributeError(name)

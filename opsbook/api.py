@@ -13,10 +13,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
-from opsbook.export import ExportFormat, export_report
+from opsbook.exporter import ExportFormat, export_report
 from opsbook.files import check_output, safe_filename, write_atomic
 from opsbook.intake import is_container
-from opsbook.render import load_report, render_path, render_summary, require_suffix, summary_bytes
+from opsbook.pipeline import load_report, render_path, render_summary, require_suffix, summary_bytes
 from opsbook.sample import sample_values
 from workbook import spec as spec_mod
 from workbook.errors import UsageProblem
@@ -292,7 +292,7 @@ def single_next(
 
 
 # ----------------------------------------------------------------------------------------------
-# Many workbooks at once (opsbook/batch.py, opsbook/rollup.py, docs/rollup.md)
+# Many workbooks at once (opsbook/batch.py, opsbook/team/rollup.py, docs/rollup.md)
 
 
 def render_many(
@@ -337,11 +337,11 @@ def rollup(
     jobs: int | None = None,
     period: str | None = None,
 ) -> Rollup:
-    """Combine filled workbooks of one template into a team report (see opsbook.rollup.rollup):
+    """Combine filled workbooks of one template into a team report (see opsbook.team.rollup.rollup):
     `.report` (combined inputs, KPIs recomputed), `.people`, `.missing` (with a roster CSV),
     `.messages()`; `.write(Path("TEAM.xlsx"))` or `.write(Path("TEAM.docx"))`. period: the
     team's period (default: the one most workbooks name); other periods are left out."""
-    from opsbook.rollup import rollup as combine
+    from opsbook.team.rollup import rollup as combine
 
     return combine(reports_or_paths, roster=roster, lang=lang, team=team, jobs=jobs, period=period)
 

@@ -1,6 +1,6 @@
 """Many workbooks at once: plan each input's summary (beside it or in an outdir, up to date or
 not), then render the rest in the process pool (opsbook.jobs) through the single-workbook
-pipeline (opsbook.render). A broken file, or even a crashed worker, fails only its own item;
+pipeline (opsbook.pipeline). A broken file, or even a crashed worker, fails only its own item;
 nothing larger than a result line crosses between processes.
 
 Which inputs there are is opsbook.intake's job (files, folders, .eml attachments; docs/rollup.md,
@@ -21,7 +21,7 @@ from opsbook.files import prepare_outdir
 from opsbook.intake import InputProblem, Source, discover, problem_of, unexpected, unique_name
 from opsbook.jobs import default_jobs, run_pool
 from opsbook.messages import Message
-from opsbook.render import render_path
+from opsbook.pipeline import render_path
 from opsbook.results import BatchResult, Status
 from opsbook.screening import BlankWorkbook
 from workbook.errors import OpsbookError, OutputError

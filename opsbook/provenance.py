@@ -74,7 +74,7 @@ def file_sha256(path: Path) -> str:
 def of_source(source: Path, mtime_of: Path | None = None) -> Provenance:
     """The record for a summary made from source (mtime_of: the file the user has, e.g. the .eml
     an attachment came in; default source)."""
-    from opsbook import __version__
+    from opsbook.version import __version__
 
     stat = source.stat()
     mtime = (mtime_of or source).stat().st_mtime

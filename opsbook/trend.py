@@ -461,7 +461,7 @@ def trend(
     for period in sorted(by_period):
         group = by_period[period]
         if team:
-            from opsbook.rollup import rollup
+            from opsbook.team.rollup import rollup
 
             combined = rollup([r for r, _ in group], lang=language, spec=spec).report
             report = combined

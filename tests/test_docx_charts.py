@@ -22,8 +22,8 @@ from pptx.oxml import parse_xml
 from generator.docx_writer import build_summary, summary_text
 from generator.xlsx_writer import build_workbook
 from opsbook.cli import main
-from opsbook.rollup import rollup
 from opsbook.sample import sample_values
+from opsbook.team.rollup import rollup
 from tests.lo import LibreOffice, pdf_page_count, pdf_text, pdf_to_png
 from tests.test_docx_writer import SPEC, sample_report
 from workbook.report import Report

@@ -18,8 +18,8 @@ from generator.xlsx_writer import build_workbook
 from opsbook.api import check
 from opsbook.cli import main
 from opsbook.identity import is_rollup_workbook
-from opsbook.rollup import rollup
 from opsbook.sample import sample_values
+from opsbook.team.rollup import rollup
 from opsbook.team.roster import RosterEntry, read_roster
 from workbook.calc import compute_kpis
 from workbook.errors import ExitCode, OpsbookError, UnreadableFile

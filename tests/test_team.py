@@ -25,7 +25,7 @@ from opsbook.api import render
 from opsbook.batch import render_many
 from opsbook.cli import main
 from opsbook.mail import parse_sender
-from opsbook.rollup import rollup
+from opsbook.team.rollup import rollup
 from opsbook.team.text import merged_items, same_precision
 from workbook.errors import OpsbookError, UsageProblem
 from workbook.spec import load

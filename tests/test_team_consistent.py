@@ -11,7 +11,7 @@ import pytest
 
 from generator.docx_writer import summary_text
 from generator.xlsx_writer import build_workbook
-from opsbook.rollup import rollup
+from opsbook.team.rollup import rollup
 from workbook.spec import load
 
 

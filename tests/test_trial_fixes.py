@@ -13,7 +13,7 @@ from lxml import etree
 
 from generator.docx_writer import summary_text
 from generator.xlsx_writer import build_workbook
-from opsbook.rollup import rollup
+from opsbook.team.rollup import rollup
 from opsbook.trend import trend
 from tests.test_trend import write_quarters
 from workbook.spec import load

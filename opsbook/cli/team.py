@@ -139,8 +139,8 @@ def rollup_cmd(
     force: bool,
 ) -> None:
     """Combine filled workbooks (files, folders, .eml files) into a team workbook or summary."""
-    from opsbook.rollup import rollup
     from opsbook.team.outputs import check_rollup_output
+    from opsbook.team.rollup import rollup
 
     check_rollup_output(out, force=force, inputs=paths)  # before the work of reading
     result = rollup(list(paths), roster=roster, lang=lang, team=team, jobs=jobs, period=period)
