@@ -45,21 +45,6 @@ _TYPES = {
     "BatchSummary": "opsbook.results",
     "Message": "opsbook.messages",
 }
-_FUNCTIONS = (
-    "check",
-    "demo",
-    "export",
-    "new_workbook",
-    "new_workbook_bytes",
-    "next_many",
-    "next_workbook",
-    "read",
-    "render",
-    "render_many",
-    "rollup",
-    "summarize",
-    "trend",
-)
 
 __all__ = [
     "BatchResult",
@@ -89,7 +74,7 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     import importlib
 
-    if name in _FUNCTIONS:
+    if name in __all__ and name not in _TYPES:
         return getattr(importlib.import_module("opsbook.api"), name)
     if name in _TYPES:
         return getattr(importlib.import_module(_TYPES[name]), name)

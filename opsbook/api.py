@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any, overload
 from opsbook.exporter import ExportFormat, export_report
 from opsbook.files import check_output, safe_filename, write_atomic
 from opsbook.intake import is_container
-from opsbook.pipeline import load_report, render_path, render_summary, require_suffix, summary_bytes
+from opsbook.pipeline import (
+    SummaryOptions,
+    load_report,
+    render_path,
+    render_summary,
+    require_suffix,
+    summary_bytes,
+)
 from opsbook.sample import sample_values
 from workbook import spec as spec_mod
 from workbook.errors import UsageProblem
@@ -156,7 +163,6 @@ def render(
     workbook: Path,
     out: Path | None = None,
     *,
-    name: None = None,
     lang: str | None = None,
     missing: str = "omit",
     reference_docx: Path | None = None,
@@ -169,55 +175,31 @@ def render(
 
 
 @overload
-def render(
-    workbook: bytes,
-    out: None = None,
-    *,
-    name: str | None = None,
-    lang: str | None = None,
-    missing: str = "omit",
-    reference_docx: Path | None = None,
-    force: bool = False,
-    charts: bool = True,
-    record_source: bool = True,
-    origin: Path | None = None,
-    refuse_blank: bool = False,
-) -> tuple[bytes, Report]: ...
+def render(workbook: bytes, *, name: str | None = None, **options: Any) -> tuple[bytes, Report]: ...
 
 
 def render(
-    workbook: Path | bytes,
-    out: Path | None = None,
-    *,
-    name: str | None = None,
-    lang: str | None = None,
-    missing: str = "omit",
-    reference_docx: Path | None = None,
-    force: bool = False,
-    charts: bool = True,
-    record_source: bool = True,
-    origin: Path | None = None,
-    refuse_blank: bool = False,
+    workbook: Path | bytes, out: Path | None = None, *, name: str | None = None, **options: Any
 ) -> tuple[Path, Report] | tuple[bytes, Report]:
     """Filled workbook -> Word summary, and the Report it was written from.
 
     A path: the summary is written (default: beside the workbook, same name, .docx; never over
     an existing file without force) and its path returned. Bytes (name: how messages name them):
-    the summary's .docx bytes are returned and nothing touches the disk (out, force,
-    record_source and origin do not apply). The language defaults to the workbook's own; the
-    workbook (and the reference document) are only read.
+    the summary's .docx bytes are returned and nothing touches the disk (lang, missing,
+    reference_docx, charts and refuse_blank apply). The language defaults to the workbook's
+    own; the workbook (and the reference document) are only read.
+    missing: "omit" sentences whose figures are missing, or "mark" them.
+    reference_docx: a company .docx whose page setup and styles the summary uses.
     charts: the summary's native charts (False: none).
     record_source: record what the summary was made from in its document properties
     (opsbook.provenance; origin: the file the user has, for its modification time).
     refuse_blank: raise BlankWorkbook, writing nothing, when no figure is filled in.
     """
+    keys = ("lang", "missing", "reference_docx", "charts")
+    summary = SummaryOptions(**{k: options.pop(k) for k in keys if k in options})
     if isinstance(workbook, bytes):
-        return render_summary(workbook, name, lang=lang, missing=missing,
-                              reference_docx=reference_docx, charts=charts,
-                              refuse_blank=refuse_blank)  # fmt: skip
-    return render_path(workbook, out, lang=lang, missing=missing, reference_docx=reference_docx,
-                       force=force, charts=charts, record_source=record_source, origin=origin,
-                       refuse_blank=refuse_blank)  # fmt: skip
+        return render_summary(workbook, name, summary, **options)
+    return render_path(workbook, out, summary, **options)
 
 
 def read(workbook: Path | bytes, *, name: str | None = None) -> Report:
@@ -322,7 +304,7 @@ def render_many(
 
 
 def summarize(results: Iterable[BatchResult]) -> BatchSummary:
-    """Converted / failed / warnings counts of a batch; `.lines(lang)` is the end table."""
+    """Converted / failed / skipped / blank / kept / warnings / errors counts of a batch."""
     from opsbook.results import summarize as count
 
     return count(results)

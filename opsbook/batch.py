@@ -21,7 +21,7 @@ from opsbook.files import prepare_outdir
 from opsbook.intake import InputProblem, Source, discover, problem_of, unexpected, unique_name
 from opsbook.jobs import default_jobs, run_pool
 from opsbook.messages import Message
-from opsbook.pipeline import render_path
+from opsbook.pipeline import SummaryOptions, render_path
 from opsbook.results import BatchResult, Status
 from opsbook.screening import BlankWorkbook
 from workbook.errors import OpsbookError, OutputError
@@ -71,13 +71,10 @@ def plan_outputs(sources: Sequence[Source], outdir: Path | None) -> list[Path]:
 
 @dataclass(frozen=True)
 class RenderOptions:
-    """What every render of a batch shares (as for opsbook.api.render)."""
+    """What every render of a batch shares: the summary's options, the results' language."""
 
-    lang: str | None
-    missing: str
-    reference_docx: Path | None
+    summary: SummaryOptions
     message_lang: str
-    charts: bool = True
 
 
 @dataclass(frozen=True)
@@ -102,17 +99,8 @@ def render_one(task: RenderTask) -> BatchResult:
     """Render one workbook; never raises (a failure is a result)."""
     source, options = task.source, task.options
     try:
-        out, report = render_path(
-            source.path,
-            task.out,
-            lang=options.lang,
-            missing=options.missing,
-            reference_docx=options.reference_docx,
-            force=task.force,
-            charts=options.charts,
-            origin=source.origin,
-            refuse_blank=True,
-        )
+        out, report = render_path(source.path, task.out, options.summary, force=task.force,
+                                  origin=source.origin, refuse_blank=True)  # fmt: skip
     except BlankWorkbook as exc:
         return _result(task, "blank", problem=problem_of(exc, source), exit_code=0)
     except OpsbookError as exc:
@@ -190,7 +178,7 @@ class BatchRun(Iterator[BatchResult]):
     def _plan(self, task: RenderTask) -> None:
         """Render the task, or settle it now: its summary is up to date, edited by hand since
         opsbook wrote it (kept), or older than its input without --force (failed)."""
-        target, source, reference = task.out, task.source, task.options.reference_docx
+        target, source, reference = task.out, task.source, task.options.summary.reference_docx
         replace = task.force
         state = provenance.state(target, source.path) if not task.force else "missing"
         if state == "current" and not _newer(reference, target):
@@ -265,5 +253,6 @@ def render_many(
     modified.
     """
     msg_lang = normalize_lang(message_lang or lang)
-    options = RenderOptions(lang, missing, reference_docx, msg_lang, charts)
+    summary = SummaryOptions(lang, missing, reference_docx, charts)
+    options = RenderOptions(summary, msg_lang)
     return BatchRun(paths, outdir=outdir, jobs=jobs, force=force, options=options)

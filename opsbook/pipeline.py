@@ -4,6 +4,7 @@ The Python API (opsbook.api) and the batch (opsbook.batch) are thin layers over 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from generator.narrative import MISSING_MODES, MissingMode
@@ -91,27 +92,47 @@ def summary_bytes(
     )
 
 
-def render_summary(
-    workbook: Workbook,
-    name: str | None = None,
-    *,
-    lang: str | None = None,
-    missing: str = "omit",
-    reference_docx: Path | None = None,
-    charts: bool = True,
-    refuse_blank: bool = False,
-) -> tuple[bytes, Report]:
-    """Filled workbook -> the summary's .docx bytes and the Report it was written from.
-    refuse_blank: raise BlankWorkbook when no figure is filled in."""
-    missing_mode(missing)
+@dataclass(frozen=True)
+class SummaryOptions:
+    """How a summary is written (as for opsbook.api.render): its language (default: the
+    workbook's), missing figures (omit or mark), a company's reference .docx, native charts."""
+
+    lang: str | None = None
+    missing: str = "omit"
+    reference_docx: Path | None = None
+    charts: bool = True
+
+    def __post_init__(self) -> None:
+        missing_mode(self.missing)  # a bad value is refused before any work
+
+    def build(self, spec: spec_mod.Spec, report: Report) -> bytes:
+        return summary_bytes(spec, report, lang=self.lang, missing=self.missing,
+                             reference_docx=self.reference_docx, charts=self.charts)  # fmt: skip
+
+
+def _read_for_summary(
+    workbook: Workbook, name: str | None, refuse_blank: bool
+) -> tuple[spec_mod.Spec, Report]:
+    """The spec and the workbook's report; refuse_blank: raise BlankWorkbook when no figure is
+    filled in."""
     spec = spec_mod.load()
     report = load_report(workbook, name, spec=spec)
     if refuse_blank and not figures_filled(spec, report.fields):
         raise BlankWorkbook("team.blank_template", path=report_path(workbook, name))
-    data = summary_bytes(
-        spec, report, lang=lang, missing=missing, reference_docx=reference_docx, charts=charts
-    )
-    return data, report
+    return spec, report
+
+
+def render_summary(
+    workbook: Workbook,
+    name: str | None = None,
+    options: SummaryOptions | None = None,
+    *,
+    refuse_blank: bool = False,
+) -> tuple[bytes, Report]:
+    """Filled workbook -> the summary's .docx bytes and the Report it was written from."""
+    options = options if options is not None else SummaryOptions()
+    spec, report = _read_for_summary(workbook, name, refuse_blank)
+    return options.build(spec, report), report
 
 
 def report_path(workbook: Workbook, name: str | None) -> Path:
@@ -128,12 +149,9 @@ def require_suffix(path: Path, suffix: str) -> None:
 def render_path(
     path: Path,
     out: Path | None = None,
+    options: SummaryOptions | None = None,
     *,
-    lang: str | None = None,
-    missing: str = "omit",
-    reference_docx: Path | None = None,
     force: bool = False,
-    charts: bool = True,
     record_source: bool = True,
     origin: Path | None = None,
     refuse_blank: bool = False,
@@ -141,18 +159,14 @@ def render_path(
     """Filled workbook file -> Word summary file (opsbook.api.render: the arguments are its)."""
     from opsbook.files import check_output, write_atomic
 
-    missing_mode(missing)
+    options = options if options is not None else SummaryOptions()
     target = out if out is not None else path.with_suffix(".docx")
-    inputs = (path,) if reference_docx is None else (path, reference_docx)
-    spec = spec_mod.load()
-    report = load_report(path, spec=spec)
-    if refuse_blank and not figures_filled(spec, report.fields):
-        raise BlankWorkbook("team.blank_template", path=path)
+    reference = options.reference_docx
+    inputs = (path,) if reference is None else (path, reference)
+    spec, report = _read_for_summary(path, None, refuse_blank)
     check_output(target, force=force, inputs=inputs)  # before the work of building
     require_suffix(target, ".docx")
-    data = summary_bytes(
-        spec, report, lang=lang, missing=missing, reference_docx=reference_docx, charts=charts
-    )
+    data = options.build(spec, report)
     if record_source:
         from opsbook import provenance
 

@@ -7,26 +7,16 @@ from pathlib import Path
 
 import click
 
-from opsbook.cli.base import (
-    filled_argument,
-    force_option,
-    handle_errors,
-    lang_option,
-    main,
-    no_charts_option,
-    out_option,
-    outdir_option,
-    paths_argument,
-)
+from opsbook.cli import base
 from workbook.errors import UsageProblem
 from workbook.i18n import catalog, normalize_lang
 
 RENDER_LISTED = 5  # problems listed after a render; `opsbook check` lists them all
 
 
-@main.command("new")
+@base.main.command("new")
 @click.argument("out", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@lang_option("Language of the workbook.", default="zh-CN")
+@base.lang_option("Language of the workbook.", default="zh-CN")
 @click.option("--store", help="Store or brand name, filled in for you.")
 @click.option("--period", help="Period, e.g. 2026年Q3, filled in for you.")
 @click.option("--author", help="Your name, filled in for you.")
@@ -37,8 +27,8 @@ RENDER_LISTED = 5  # problems listed after a render; `opsbook check` lists them 
     type=click.Path(readable=False, path_type=Path),
     help="Last period's filled workbook: the next period's, pre-filled (as opsbook next).",
 )
-@force_option()
-@handle_errors
+@base.force_option()
+@base.handle_errors
 def new_cmd(
     out: Path | None,
     lang: str,
@@ -65,11 +55,11 @@ def new_cmd(
     click.echo(catalog(lang)("cli.wrote", path=path))
 
 
-@main.command("demo")
+@base.main.command("demo")
 @click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
-@lang_option("Language of the workbooks and the summary.", default="zh-CN")
-@force_option("Overwrite files already in OUTDIR.")
-@handle_errors
+@base.lang_option("Language of the workbooks and the summary.", default="zh-CN")
+@base.force_option("Overwrite files already in OUTDIR.")
+@base.handle_errors
 def demo_cmd(outdir: Path, lang: str, force: bool) -> None:
     """Write a blank workbook and a filled sample (and its Word summary) into OUTDIR."""
     from opsbook.api import demo
@@ -79,17 +69,17 @@ def demo_cmd(outdir: Path, lang: str, force: bool) -> None:
         click.echo(catalog(lang)("cli.wrote", path=path))
 
 
-@main.command("render")
-@paths_argument("FILLED.xlsx...")
-@out_option("Output .docx (default: beside the workbook, same name).")
-@outdir_option("Write the summaries into this folder (many inputs).")
+@base.main.command("render")
+@base.paths_argument("FILLED.xlsx...")
+@base.out_option("Output .docx (default: beside the workbook, same name).")
+@base.outdir_option("Write the summaries into this folder (many inputs).")
 @click.option(
     "--jobs",
     type=click.IntRange(min=1),
     default=None,
     help="Parallel workers for many inputs (default: the number of CPUs).",
 )
-@lang_option("Language of the summary (default: the workbook's own).")
+@base.lang_option("Language of the summary (default: the workbook's own).")
 @click.option(
     "--missing",
     type=click.Choice(["omit", "mark"]),
@@ -102,9 +92,9 @@ def demo_cmd(outdir: Path, lang: str, force: bool) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="A company .docx whose page setup and styles the summary uses.",
 )
-@no_charts_option("the summary")
-@force_option()
-@handle_errors
+@base.no_charts_option("the summary")
+@base.force_option()
+@base.handle_errors
 def render_cmd(
     paths: tuple[Path, ...],
     out: Path | None,
@@ -158,10 +148,10 @@ def render_cmd(
         click.echo(t("render.more", n=len(problems) - RENDER_LISTED), err=True)
 
 
-@main.command("check")
-@filled_argument()
-@lang_option("Language of the messages (default: the workbook's own).")
-@handle_errors
+@base.main.command("check")
+@base.filled_argument()
+@base.lang_option("Language of the messages (default: the workbook's own).")
+@base.handle_errors
 def check_cmd(filled: Path, lang: str | None) -> None:
     """List every problem of a filled workbook with its sheet!cell, then a summary line.
 
@@ -191,8 +181,8 @@ def check_cmd(filled: Path, lang: str | None) -> None:
         click.get_current_context().exit(1)
 
 
-@main.command("export")
-@filled_argument()
+@base.main.command("export")
+@base.filled_argument()
 @click.option(
     "--format",
     "fmt",
@@ -201,9 +191,9 @@ def check_cmd(filled: Path, lang: str | None) -> None:
     show_default=True,
     help="JSON for BI tools and scripts; CSV: kind,id,value,cell.",
 )
-@out_option("Write to this file (atomically) instead of standard output.")
-@force_option()
-@handle_errors
+@base.out_option("Write to this file (atomically) instead of standard output.")
+@base.force_option()
+@base.handle_errors
 def export_cmd(filled: Path, fmt: str, out: Path | None, force: bool) -> None:
     """Every field, KPI and table value of a filled workbook, keyed by its id."""
     from opsbook.api import export_report, read

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
-from opsbook.cli.base import env_lang, handle_errors, lang_option, main
+from opsbook.cli import base
+from opsbook.cli.base import F
 from workbook.errors import UsageProblem
 from workbook.i18n import catalog, normalize_lang
 
 
-@main.command("serve")
+def _limit(
+    name: str, kind: click.IntRange | click.FloatRange, default: float, help: str
+) -> Callable[[F], F]:
+    """A limit of the server, with its default shown."""
+    return click.option(name, type=kind, default=default, show_default=True, help=help)
+
+
+@base.main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
 @click.option(
@@ -28,29 +37,21 @@ from workbook.i18n import catalog, normalize_lang
     default=None,
     help="Conversion processes (default: the number of CPUs).",
 )
-@click.option(
+@_limit(
     "--queue",
-    type=click.IntRange(min=0),
-    default=32,
-    show_default=True,
-    help="Conversions that may wait; beyond it the server answers 503 (busy).",
+    click.IntRange(min=0),
+    32,
+    "Conversions that may wait; beyond it the server answers 503 (busy).",
 )
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=1),
-    default=60.0,
-    show_default=True,
-    help="Seconds one conversion may take.",
-)
-@click.option(
+@_limit("--timeout", click.FloatRange(min=1), 60.0, "Seconds one conversion may take.")
+@_limit(
     "--max-upload-mb",
-    type=click.FloatRange(min=0.1),
-    default=25.0,
-    show_default=True,
-    help="Largest request body; larger uploads are refused while they stream.",
+    click.FloatRange(min=0.1),
+    25.0,
+    "Largest request body; larger uploads are refused while they stream.",
 )
-@lang_option("Language of these messages.")
-@handle_errors
+@base.lang_option("Language of these messages.")
+@base.handle_errors
 def serve_cmd(
     host: str,
     port: int,
@@ -70,7 +71,7 @@ def serve_cmd(
     """
     from opsbook.serve import Started, serve
 
-    t = catalog(normalize_lang(lang or env_lang()))
+    t = catalog(normalize_lang(lang or base.env_lang()))
     shown = "localhost" if host in ("127.0.0.1", "::1") else host
 
     def announce(started: Started) -> None:

@@ -6,17 +6,7 @@ from pathlib import Path
 
 import click
 
-from opsbook.cli.base import (
-    env_lang,
-    force_option,
-    handle_errors,
-    lang_option,
-    main,
-    no_charts_option,
-    out_option,
-    outdir_option,
-    paths_argument,
-)
+from opsbook.cli import base
 from workbook.errors import UsageProblem
 from workbook.i18n import catalog, normalize_lang
 
@@ -32,14 +22,14 @@ def next_one(path: Path, out: Path | None, period: str | None, force: bool) -> N
     click.echo(line)
 
 
-@main.command("next")
-@paths_argument("FILLED.xlsx...")
-@out_option("Output .xlsx (default: beside the workbook, named from store and next period).")
-@outdir_option("Write the next workbooks into this folder (many inputs).")
+@base.main.command("next")
+@base.paths_argument("FILLED.xlsx...")
+@base.out_option("Output .xlsx (default: beside the workbook, named from store and next period).")
+@base.outdir_option("Write the next workbooks into this folder (many inputs).")
 @click.option("--period", help="The next period, when it cannot be worked out (e.g. 2026年Q4).")
-@lang_option("Language of messages (the workbook keeps its own).")
-@force_option("Overwrite outputs that exist.")
-@handle_errors
+@base.lang_option("Language of messages (the workbook keeps its own).")
+@base.force_option("Overwrite outputs that exist.")
+@base.handle_errors
 def next_cmd(
     paths: tuple[Path, ...],
     out: Path | None,
@@ -57,7 +47,7 @@ def next_cmd(
     if single_next(paths, out, outdir, period):
         next_one(paths[0], out, period, force)
         return
-    msg_lang = normalize_lang(lang or env_lang())
+    msg_lang = normalize_lang(lang or base.env_lang())
     t = catalog(msg_lang)
     results = next_many(paths, outdir=outdir, force=force, message_lang=msg_lang)
     for result in results:
@@ -73,14 +63,14 @@ def next_cmd(
     click.get_current_context().exit(1 if failed else 0)
 
 
-@main.command("trend")
-@paths_argument()
-@out_option("TREND.xlsx or TREND.docx (the table and a chart per main KPI).", required=True)
+@base.main.command("trend")
+@base.paths_argument()
+@base.out_option("TREND.xlsx or TREND.docx (the table and a chart per main KPI).", required=True)
 @click.option("--team", is_flag=True, help="Several people: the team's roll-up of each period.")
-@lang_option("Language of the output (default: the first workbook's own).")
-@no_charts_option("TREND.docx")
-@force_option()
-@handle_errors
+@base.lang_option("Language of the output (default: the first workbook's own).")
+@base.no_charts_option("TREND.docx")
+@base.force_option()
+@base.handle_errors
 def trend_cmd(
     paths: tuple[Path, ...],
     out: Path,
@@ -100,10 +90,10 @@ def trend_cmd(
     click.echo(catalog(result.lang)("cli.wrote", path=path))
 
 
-@main.command("rollup")
+@base.main.command("rollup")
 # readable=False: an unreadable workbook is reported like any other one left out.
-@paths_argument()
-@out_option(
+@base.paths_argument()
+@base.out_option(
     "TEAM.xlsx (a workbook of the same template) or TEAM.docx (the summary).", required=True
 )
 @click.option(
@@ -123,10 +113,10 @@ def trend_cmd(
     default=None,
     help="Processes reading workbooks (default: the number of CPUs).",
 )
-@lang_option("Language of the output (default: the workbooks' own).")
-@no_charts_option("TEAM.docx")
-@force_option()
-@handle_errors
+@base.lang_option("Language of the output (default: the workbooks' own).")
+@base.no_charts_option("TEAM.docx")
+@base.force_option()
+@base.handle_errors
 def rollup_cmd(
     paths: tuple[Path, ...],
     out: Path,
