@@ -67,58 +67,85 @@ def run_pool(
     have held are re-run one by one in a fresh process, and the one that kills it again gets
     on_crash(item, None); the others carry on."""
     if jobs <= 1 or len(items) <= 1:
-        if len(items) <= 1:
-            yield from (func(item) for item in items)
-            return
-        gc.freeze()  # what this process holds already: not walked again after every item
-        try:
-            for item in items:
-                yield _then_collect(func, item)
-        finally:
-            gc.unfreeze()
+        yield from _in_process(func, items)
         return
     pending: deque[T] = deque(items)
     suspects: deque[T] = deque()
     context = mp_context()
-    window = jobs * QUEUE_PER_WORKER
     while pending or suspects:
         if suspects:
-            item = suspects.popleft()
-            with ProcessPoolExecutor(1, mp_context=context, initializer=_worker_start) as solo:
+            yield _alone(func, suspects.popleft(), context, on_crash)
+        else:
+            yield from _round(func, pending, suspects, jobs, context, on_crash)
+
+
+def _in_process(func: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
+    """func(item) for every item, here, a garbage collection after each (of several)."""
+    if len(items) <= 1:
+        yield from (func(item) for item in items)
+        return
+    gc.freeze()  # what this process holds already: not walked again after every item
+    try:
+        for item in items:
+            yield _then_collect(func, item)
+    finally:
+        gc.unfreeze()
+
+
+def _alone(
+    func: Callable[[T], R],
+    item: T,
+    context: BaseContext,
+    on_crash: Callable[[T, BaseException | None], R],
+) -> R:
+    """func(item) in a fresh process of its own: a suspect of an earlier crash."""
+    with ProcessPoolExecutor(1, mp_context=context, initializer=_worker_start) as solo:
+        try:
+            return solo.submit(_then_collect, func, item).result()
+        except BrokenProcessPool:
+            return on_crash(item, None)
+        except Exception as exc:  # e.g. a result that cannot be pickled
+            return on_crash(item, exc)
+
+
+def _round(
+    func: Callable[[T], R],
+    pending: deque[T],
+    suspects: deque[T],
+    jobs: int,
+    context: BaseContext,
+    on_crash: Callable[[T, BaseException | None], R],
+) -> Iterator[R]:
+    """Items from pending on a pool of up to `jobs` workers, a bounded window at a time, until
+    pending is empty or a worker dies: then the items in flight become suspects."""
+    window = jobs * QUEUE_PER_WORKER
+    workers = min(jobs, len(pending))
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start) as pool:
+        inflight: dict[Future[R], T] = {}
+        broken = False
+        while (pending or inflight) and not broken:
+            while pending and len(inflight) < window:
+                item = pending.popleft()
                 try:
-                    yield solo.submit(_then_collect, func, item).result()
+                    inflight[pool.submit(_then_collect, func, item)] = item
                 except BrokenProcessPool:
-                    yield on_crash(item, None)
-                except Exception as exc:  # e.g. a result that cannot be pickled
-                    yield on_crash(item, exc)
-            continue
-        workers = min(jobs, len(pending))
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start) as pool:
-            inflight: dict[Future[R], T] = {}
-            broken = False
-            while (pending or inflight) and not broken:
-                while pending and len(inflight) < window:
-                    item = pending.popleft()
-                    try:
-                        inflight[pool.submit(_then_collect, func, item)] = item
-                    except BrokenProcessPool:
-                        pending.appendleft(item)
-                        broken = True
-                        break
-                if not inflight:
+                    pending.appendleft(item)
+                    broken = True
                     break
-                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
-                for future in done:
-                    item = inflight.pop(future)
-                    try:
-                        result = future.result()
-                    except BrokenProcessPool:
-                        suspects.append(item)
-                        broken = True
-                        continue
-                    except Exception as exc:
-                        result = on_crash(item, exc)
-                    yield result
-            if broken:
-                suspects.extend(inflight.values())
-                inflight.clear()
+            if not inflight:
+                break
+            done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+            for future in done:
+                item = inflight.pop(future)
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    suspects.append(item)
+                    broken = True
+                    continue
+                except Exception as exc:
+                    result = on_crash(item, exc)
+                yield result
+        if broken:
+            suspects.extend(inflight.values())
+            inflight.clear()

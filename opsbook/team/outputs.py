@@ -3,7 +3,6 @@ sheet of TEAM.xlsx and the appendix of TEAM.docx."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,7 +16,6 @@ from opsbook.results import BatchResult
 from opsbook.team.notes import Names, Note, param_words, short_label
 from opsbook.team.people import Person
 from opsbook.team.roster import RosterEntry
-from opsbook.team.text import same_precision
 from workbook.errors import ExitCode, UsageProblem
 from workbook.i18n import catalog
 from workbook.period import Period
@@ -25,7 +23,7 @@ from workbook.report import Report
 from workbook.spec import Field, Kpi, Spec
 
 if TYPE_CHECKING:
-    from generator.narrative import Block
+    pass
 
 OUTPUT_SUFFIXES = (".xlsx", ".docx")
 
@@ -227,6 +225,7 @@ class Rollup:
         """The team summary, with the per-person table, the missing list and the notes;
         charts: the summary's native charts and the per-person ones (False: none)."""
         from generator.docx_writer import build_summary
+        from opsbook.team.document import appendix
 
         return build_summary(
             self.spec,
@@ -234,115 +233,9 @@ class Rollup:
             lang=self.lang,
             missing="omit",
             reference_docx=reference_docx,
-            extra_blocks=self.appendix(charts=charts),
+            extra_blocks=appendix(self, charts=charts),
             charts=charts,
         )
-
-    def appendix(self, *, charts: bool = True) -> list[Block]:
-        """Blocks after the summary: how it was made, per-person KPIs (a table, and a chart
-        per `[rollup] charts` id), who is missing, notes."""
-        from generator.narrative import (
-            Figures,
-            Heading,
-            Para,
-            TableBlock,
-            outline,
-            typeset,
-            usable_text,
-        )
-
-        t = catalog(self.lang)
-
-        def ts(text: str) -> str:
-            return typeset(text, self.lang)
-
-        summary = outline(self.spec, self.report, lang=self.lang, charts=charts)
-        tables = sum(isinstance(b, TableBlock) for b in summary)
-        blocks: list[Block] = [
-            Heading(1, ts(t("rollup.docx_heading"))),
-            Para(ts(t("rollup.docx_intro", n=len(self.people)))),
-            Heading(2, ts(t("rollup.docx_people"))),
-        ]
-        ids = self.spec.rollup.kpis
-        rows = []
-        for p in self.people:
-            figures = Figures(self.spec, self.person_report(p), self.lang)
-            shown = [figures.text(id_, table=True) or t("numfmt.not_applicable") for id_ in ids]
-            rows.append((ts(usable_text(p.name) or "-"), *shown))
-        # One precision per column: 6.0万元 under 4.5万元, not 6万元.
-        columns = [same_precision(list(col)) for col in zip(*rows, strict=True)] if rows else []
-        rows = [tuple(row) for row in zip(*columns, strict=True)]
-        share = 0.84 / max(len(ids), 1)
-        blocks.append(
-            TableBlock(
-                caption=t("docx.table_caption", n=tables + 1, title=t("rollup.docx_people")),
-                header=(
-                    t("rollup.col_name"),
-                    *(ts(self.spec.item(i).label(self.lang)) for i in ids),
-                ),
-                rows=tuple(rows),
-                widths=(0.16, *(share for _ in ids)),
-                centered=(False, *(True for _ in ids)),
-            )
-        )
-        if charts:
-            blocks.extend(self.people_charts(summary))
-        if self.roster is not None:
-            blocks.append(Heading(2, ts(t("rollup.docx_missing"))))
-            sep = t("rollup.list_sep")
-            if self.missing:
-                names = sep.join(usable_text(e.shown) or "-" for e in self.missing)
-                blocks.append(
-                    Para(
-                        ts(t("rollup.missing_line", n=len(self.missing), names=names)), role="list"
-                    )
-                )
-            if self.blank:
-                names = sep.join(usable_text(e.shown) or "-" for e in self.blank)
-                blocks.append(
-                    Para(ts(t("team.blank_line", n=len(self.blank), names=names)), role="list")
-                )
-            if self.other_period and self.period is not None:
-                names = sep.join(usable_text(e.shown) or "-" for e in self.other_period)
-                line = t("team.other_line", n=len(self.other_period), names=names,
-                         period=self.period.label(self.lang))  # fmt: skip
-                blocks.append(Para(ts(line), role="list"))
-            if not self.missing and not self.blank and not self.other_period:
-                blocks.append(Para(ts(t("rollup.all_submitted", n=len(self.roster)))))
-        messages = self.messages(document=True)
-        if messages:
-            blocks.append(Heading(2, ts(t("rollup.notes_title"))))
-            blocks.extend(Para(ts(usable_text(m) or "-"), role="list") for m in messages)
-        return blocks
-
-    def person_report(self, p: Person) -> Report:
-        """One person's figures as a report (no tables), to format or chart them."""
-        return Report(self.spec.id, self.spec.version, self.lang, p.source,
-                      fields=dict(p.values), kpis=dict(p.kpis))  # fmt: skip
-
-    def people_charts(self, summary: Sequence[Block]) -> list[Block]:
-        """A bar chart per `[rollup] charts` id, a bar per person, numbered after the
-        summary's own charts. A team too large for a readable bar per person on a page gets a
-        line saying so instead (the per-person table has everyone)."""
-        from generator.chartdata import MAX_PEOPLE_CHARTED, ChartBlock, people_chart
-        from generator.narrative import Figures, Para, typeset, usable_number, usable_text
-
-        t = catalog(self.lang)
-        if len(self.people) > MAX_PEOPLE_CHARTED and self.spec.rollup.charts:
-            line = t("charts.too_many_people", n=len(self.people), max=MAX_PEOPLE_CHARTED)
-            return [Para(typeset(line, self.lang), role="note")]
-        figures = Figures(self.spec, self.report, self.lang)
-        names = [typeset(usable_text(p.name) or "-", self.lang) for p in self.people]
-        n = sum(isinstance(b, ChartBlock) for b in summary)
-        out: list[Block] = []
-        for id_ in self.spec.rollup.charts:
-            values = [usable_number(self.person_report(p).value(id_)) for p in self.people]
-            chart = people_chart(figures, id_, names, values)
-            if chart is not None:
-                n += 1
-                caption = t("charts.caption", n=n, title=chart.title)
-                out.append(dataclasses.replace(chart, caption=caption))
-        return out
 
     def write(
         self,
