@@ -247,6 +247,7 @@ def rollup(
     if not got.people:
         _refuse_nothing(got.failed)
     lang = _output_lang(lang, got.people)
+    got.failed = [replace(f, lang=lang) for f in got.failed]  # their `error` in the output's
     people = got.people
     if chosen is not None:  # the canonical period in the outputs' language
         people = [_in_period(spec, p, chosen, lang) for p in people]
