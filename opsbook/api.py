@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, overload
 
 from opsbook.exporter import ExportFormat, export_report
 from opsbook.files import check_output, safe_filename, write_atomic
-from opsbook.intake import is_container
 from opsbook.pipeline import (
     SummaryOptions,
     load_report,
@@ -247,6 +246,8 @@ def single_render(paths: Sequence[Path], out: Path | None, outdir: Path | None) 
     input that is not a workbook; otherwise folders and .eml files mean a batch. Raises
     UsageProblem for -o with many inputs, or with one folder or .eml (one -o cannot name all
     their summaries; a folder named like a workbook is answered as the file it pretends to be)."""
+    from opsbook.intake import is_container
+
     one = len(paths) == 1 and outdir is None
     if out is not None and one:
         first = paths[0]
@@ -264,6 +265,8 @@ def single_next(
     paths: Sequence[Path], out: Path | None, outdir: Path | None, period: str | None
 ) -> bool:
     """Whether `next PATHS` writes one workbook (True) or many; -o and --period go with one."""
+    from opsbook.intake import is_container
+
     if len(paths) == 1 and outdir is None and not is_container(paths[0]):
         return True
     if out is not None:

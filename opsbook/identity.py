@@ -7,9 +7,12 @@ import hashlib
 import io
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from opsbook.intake import Source
 from workbook.i18n import LANGS, catalog
+
+if TYPE_CHECKING:  # intake loads the email package: not for a single render
+    from opsbook.intake import Source
 
 MAX_WORKBOOK_PART = 4 * 1024 * 1024  # xl/workbook.xml, read to spot an earlier roll-up
 

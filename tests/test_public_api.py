@@ -114,3 +114,16 @@ def test_export_refuses_an_unknown_format_as_a_usage_problem() -> None:
         opsbook.export(filled(), "xml", name="x.xlsx")
     assert caught.value.exit_code == ExitCode.USAGE
     assert caught.value.message("en") == "unknown export format xml: use json or csv"
+
+
+def test_importing_the_api_loads_neither_email_nor_multiprocessing() -> None:
+    """One render pays for neither: the mail intake and the process pool load when used."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, opsbook.api; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'email', 'multiprocessing'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -78,24 +78,8 @@ def person_from_report(
     fallback = Path(report.source).stem if report.source else str(index + 1)
     period_text = plain_text(report.fields.get(spec.rollup.period)) if spec.rollup.period else None
     values: dict[str, FieldValue] = {f.id: report.fields.get(f.id) for f in spec.fields}
-    kpis = dict(report.kpis)
-    # A part above its whole (an error-level check): neither figure can be trusted, so both
-    # stay out of the team's totals, and so does every KPI of this person built on them.
-    impossible = tuple(impossible_figures(spec, report.fields, report.cells))
-    if not impossible:  # the reader has already blanked both figures: it says which they were
-        gone = report.unusable
-        impossible = tuple(
-            Impossible(c.part, c.whole, gone[c.part].cell, gone[c.part].other_cell)
-            for c in spec.checks
-            if c.severity == "error"
-            and getattr(gone.get(c.part), "reason", None) == "part_exceeds_whole"
-            and getattr(gone.get(c.part), "other", None) == c.whole
-        )
-    if impossible:
-        for i in impossible:
-            values[i.part] = values[i.whole] = None
-        recomputed = compute_kpis(spec, values)
-        kpis = {k: (v if recomputed.get(k) is not None else None) for k, v in kpis.items()}
+    impossible = _impossible(spec, report)
+    kpis = _without_impossible(spec, values, dict(report.kpis), impossible)
     return Person(
         index=index,
         name=name or sender_name or (email.split("@")[0] if email else None) or fallback,
@@ -117,6 +101,38 @@ def person_from_report(
         impossible=impossible,
         lock=source.lock.name if source is not None and source.lock is not None else None,
     )
+
+
+def _impossible(spec: Spec, report: Report) -> tuple[Impossible, ...]:
+    """The parts above their whole (an error-level check) in a report: neither figure can be
+    trusted."""
+    impossible = tuple(impossible_figures(spec, report.fields, report.cells))
+    if impossible:
+        return impossible
+    gone = report.unusable  # the reader has already blanked both figures: it says which
+    return tuple(
+        Impossible(c.part, c.whole, gone[c.part].cell, gone[c.part].other_cell)
+        for c in spec.checks
+        if c.severity == "error"
+        and getattr(gone.get(c.part), "reason", None) == "part_exceeds_whole"
+        and getattr(gone.get(c.part), "other", None) == c.whole
+    )
+
+
+def _without_impossible(
+    spec: Spec,
+    values: dict[str, FieldValue],
+    kpis: dict[str, float | None],
+    impossible: tuple[Impossible, ...],
+) -> dict[str, float | None]:
+    """Both figures of each impossible pair stay out of the team's totals (blanked in values),
+    and so does every KPI of this person built on them (the KPIs returned)."""
+    if not impossible:
+        return kpis
+    for i in impossible:
+        values[i.part] = values[i.whole] = None
+    recomputed = compute_kpis(spec, values)
+    return {k: (v if recomputed.get(k) is not None else None) for k, v in kpis.items()}
 
 
 def _saved_at(report: Report, source: Source | None) -> float | None:
