@@ -5,16 +5,34 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from opsbook.team.people import Person
+from opsbook.team.roster import RosterEntry
 from opsbook.team.text import same_precision
 from workbook.i18n import catalog
+from workbook.period import Period
 from workbook.report import Report
+from workbook.spec import Spec
 
 if TYPE_CHECKING:
     from generator.narrative import Block
-    from opsbook.team.outputs import Rollup
+
+
+class Rollup(Protocol):
+    """What the appendix reads of a roll-up (opsbook.team.outputs.Rollup)."""
+
+    spec: Spec
+    lang: str
+    report: Report
+    people: list[Person]
+    roster: list[RosterEntry] | None
+    missing: list[RosterEntry]
+    blank: list[RosterEntry]
+    other_period: list[RosterEntry]
+    period: Period | None
+
+    def messages(self, *, document: bool = False) -> list[str]: ...
 
 
 def appendix(team: Rollup, *, charts: bool = True) -> list[Block]:
