@@ -15,10 +15,10 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from generator.narrative import typeset
 from generator.preview import PreviewFormula, preview_text
 from workbook import expr
-from workbook.calc import NUMERIC_TYPES, compute_kpis
+from workbook.calc import compute_kpis
 from workbook.i18n import Catalog, catalog
 from workbook.report import CHOICES, Report, SentenceChoice
-from workbook.spec import Field, Kpi, Section, Sentence, Spec, Table, placeholders
+from workbook.spec import NUMERIC_TYPES, Field, Kpi, Section, Sentence, Spec, Table, placeholders
 from workbook.values import clean_text
 
 META_SHEET = "_opsbook"

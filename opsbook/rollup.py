@@ -44,12 +44,12 @@ from opsbook.screening import Impossible, figures_filled, impossible_figures, te
 from opsbook.teamtext import item_key as _item_key
 from opsbook.teamtext import merged_items, same_precision
 from workbook import spec as spec_mod
-from workbook.calc import NUMERIC_TYPES, compute_kpis
+from workbook.calc import compute_kpis
 from workbook.errors import ExitCode, OpsbookError, UnreadableFile, UnsafeFile, UsageProblem
 from workbook.i18n import LANGS, catalog, normalize_lang
 from workbook.period import Period, local_date, parse_period
 from workbook.report import FieldValue, Report, TableRow
-from workbook.spec import Field, Kpi, Spec, Table, Text
+from workbook.spec import NUMERIC_TYPES, Field, Kpi, Spec, Table, Text
 
 if TYPE_CHECKING:
     from generator.narrative import Block

@@ -28,10 +28,10 @@ from openpyxl.xml.functions import fromstring
 
 from workbook import spec as spec_mod
 from workbook import values as v
-from workbook.calc import NUMERIC_TYPES, compute_kpis
+from workbook.calc import compute_kpis
 from workbook.carried import NAME_SOURCE, Carried, read_carried
 from workbook.errors import UnreadableFile
-from workbook.i18n import catalog, normalize_lang
+from workbook.i18n import LANGS, catalog, normalize_lang
 from workbook.period import Period, parse_period
 from workbook.report import (
     CHOICES,
@@ -43,7 +43,7 @@ from workbook.report import (
     TableRow,
     Unusable,
 )
-from workbook.spec import Field, FieldType, Kpi, Spec, Table, Text
+from workbook.spec import NUMERIC_TYPES, Field, FieldType, Kpi, Spec, Table, Text
 
 META_NAMES = ("opsbook_template", "opsbook_version", "opsbook_lang")
 BLANK_SHOWN = "—"  # how a blank value is shown inside a message, in every locale
@@ -713,7 +713,7 @@ class _Reader:
         are gone (an older workbook) or untouched is "auto"; text typed in the rewrite row with
         no choice made is a rewrite (docs/narrative.md)."""
         words: dict[str, str] = {}
-        for lang in spec_mod.LANGS:
+        for lang in LANGS:
             for word, choice in zip(catalog(lang).list("narrative.choices"), CHOICES, strict=True):
                 words[normalize_label(word)] = choice
         choices: dict[str, SentenceChoice] = {}
@@ -989,13 +989,11 @@ class _Reader:
         if self._template_labels is None:
             spec = self.spec
             items: list[Field | Kpi | Table] = [*spec.fields, *spec.kpis, *spec.tables]
-            labels = frozenset(
-                normalize_label(x.label(lang)) for lang in spec_mod.LANGS for x in items
-            )
+            labels = frozenset(normalize_label(x.label(lang)) for lang in LANGS for x in items)
             texts = [s.title for s in spec.sections] + [s.title for s in spec.subsections]
             titles = frozenset(
                 normalize_label(title(lang))
-                for lang in spec_mod.LANGS
+                for lang in LANGS
                 for title in texts
                 if title is not None
             )
