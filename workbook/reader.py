@@ -11,7 +11,6 @@ import io
 import math
 import posixpath
 import re
-import unicodedata
 import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from workbook.calc import compute_kpis
 from workbook.carried import NAME_SOURCE, Carried, read_carried
 from workbook.errors import UnreadableFile
 from workbook.i18n import LANGS, catalog, normalize_lang
+from workbook.layout import COL_LABEL, COL_VALUE, META_NAMES, TABLE_DATA_OFFSET, normalize_label
 from workbook.period import Period, parse_period
 from workbook.report import (
     CHOICES,
@@ -45,7 +45,6 @@ from workbook.report import (
 )
 from workbook.spec import NUMERIC_TYPES, Field, FieldType, Kpi, Spec, Table, Text
 
-META_NAMES = ("opsbook_template", "opsbook_version", "opsbook_lang")
 BLANK_SHOWN = "—"  # how a blank value is shown inside a message, in every locale
 
 # A reference in a defined name: optional sheet (quoted or not), a cell or a range.
@@ -165,12 +164,6 @@ def normalize_formula(formula: str) -> str:
     """A formula compared as Excel would: no leading "=", no spaces outside strings, any case."""
     parts = re.split(r'("(?:[^"]|"")*")', formula.strip().removeprefix("="))
     return "".join(p if i % 2 else re.sub(r"\s+", "", p).upper() for i, p in enumerate(parts))
-
-
-def normalize_label(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).strip().casefold()
-    text = text.removeprefix("▸").rstrip("*").strip()
-    return re.sub(r"\s+", " ", text)
 
 
 def _same(saved: Saved, computed: float | None) -> bool:
@@ -411,7 +404,8 @@ class _Reader:
 
         def rank(hit: tuple[int, str, int]) -> tuple[int, int, int, int]:
             sheet_index, sheet, row = hit
-            formula = isinstance(item, Field) and self.sheet(sheet).cell(row, 2).data_type == "f"
+            value = self.sheet(sheet).cell(row, COL_VALUE + 1)
+            formula = isinstance(item, Field) and value.data_type == "f"
             return (sheet not in own, formula, sheet_index, row)
 
         _, sheet, row = min(hits, key=rank)
@@ -427,7 +421,7 @@ class _Reader:
             return found if found is not None else Missing(broken=False)
         sheet, row = hit
         if isinstance(item, Table):
-            first = row + 2  # the label row, then the header row
+            first = row + TABLE_DATA_OFFSET
             last = first + item.rows - 1
             # A table may be longer than the spec's rows (a team roll-up's merged list): read
             # on while the next row holds something.
@@ -436,8 +430,8 @@ class _Reader:
                 ws.cell(last + 1, c).value not in (None, "") for c in range(1, width + 1)
             ):
                 last += 1
-            return Where(sheet, first, 1, last, width, "label")
-        return Where(sheet, row, 2, row, 2, "label")
+            return Where(sheet, first, COL_LABEL + 1, last, width, "label")
+        return Where(sheet, row, COL_VALUE + 1, row, COL_VALUE + 1, "label")
 
     # -- template identity -------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from types import MappingProxyType
 
 from workbook import expr
 from workbook.i18n import LANGS
+from workbook.layout import valid_sheet_name
 from workbook.specload import kind_of
 from workbook.specmodel import (
     DIRECTIONS,
@@ -62,7 +63,7 @@ def _validate_sections(spec: Spec) -> None:
         numbers.add(sec.number or 0)
         for lang in LANGS:
             name = sec.sheet(lang)
-            if len(name) > 31 or re.search(r"[:\\/?*\[\]']", name):
+            if not valid_sheet_name(name):
                 raise SpecError(f"{where} sheet: {name!r} cannot be a sheet name")
     sub_ids: set[str] = set()
     for sub in spec.subsections:
