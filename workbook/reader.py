@@ -78,25 +78,6 @@ Saved = float | str | bool | _NotSaved
 
 
 @dataclass(frozen=True)
-class Label:
-    """A label in both locales for an issue message; the message picks one with its format spec:
-    `{label:zh-CN}` in zh-CN.toml, `{label:en}` in en.toml."""
-
-    zh_cn: str
-    en: str
-
-    @classmethod
-    def of(cls, text: Text) -> Label:
-        return cls(text.zh_cn, text.en)
-
-    def __format__(self, lang: str) -> str:
-        return self.en if lang == "en" else self.zh_cn
-
-    def __str__(self) -> str:
-        return self.zh_cn
-
-
-@dataclass(frozen=True)
 class Where:
     """A cell or range found in the workbook, and how it was found."""
 
@@ -520,7 +501,7 @@ class _Reader:
         raw: Any,
         formula: bool,
         kind: FieldType,
-        label: Label,
+        label: Text,
         id_: str,
         *,
         required: bool = False,
@@ -732,7 +713,7 @@ class _Reader:
         return choices
 
     def not_found(self, item: Field | Kpi | Table, found: Missing, required: bool) -> None:
-        label = Label.of(item.label)
+        label = item.label
         if isinstance(item, Kpi):
             self.issue("kpi_cell_missing", "info", "kpi_cell_missing", item.id, label=label,
                        name=item.id)  # fmt: skip
@@ -747,11 +728,11 @@ class _Reader:
     def note_found_by_label(self, item: Field | Kpi | Table, found: Where) -> None:
         self.issue(
             "found_by_label", "warning", "found_by_label", item.id, found.range_address,
-            label=Label.of(item.label), name=item.id,
+            label=item.label, name=item.id,
         )  # fmt: skip
 
     def read_field(self, f: Field, found: Where | Missing, report: Report) -> FieldValue:
-        label = Label.of(f.label)
+        label = f.label
         if isinstance(found, Missing):
             self.not_found(f, found, f.required)
             return None
@@ -780,7 +761,7 @@ class _Reader:
                        length=len(value), max=int(f.max))  # fmt: skip
         return value
 
-    def check_range(self, f: Field, value: float, address: str, label: Label) -> FieldValue:
+    def check_range(self, f: Field, value: float, address: str, label: Text) -> FieldValue:
         low, high = f.min, f.max
         if (low is not None and value < low) or (high is not None and value > high):
             key = "out_of_range"
@@ -815,10 +796,10 @@ class _Reader:
             pf, wf = self.spec.field(c.part), self.spec.field(c.whole)
             key = "part_exceeds_whole" if c.severity == "warning" else "trust.part_exceeds_whole"
             self.issue("part_exceeds_whole", c.severity, key, c.part,
-                       report.cells.get(c.part), part=Label.of(pf.label),
-                       part_value=show(part, pf.type), whole=Label.of(wf.label),
+                       report.cells.get(c.part), part=pf.label,
+                       part_value=show(part, pf.type), whole=wf.label,
                        whole_value=show(whole, wf.type), whole_cell=report.cells.get(c.whole, "?"),
-                       why=Label.of(c.why))  # fmt: skip
+                       why=c.why)  # fmt: skip
         for c in breached:
             if c.severity != "error":
                 continue
@@ -854,7 +835,7 @@ class _Reader:
             report.cells[k.id] = address
             self.read_cells.add((found.sheet, found.row, found.col))
             raw, formula = self.raw(found)
-            label = Label.of(k.label)
+            label = k.label
             kind = _KPI_KIND[k.format]
             shown = show(value, k.format)
             if formula:
@@ -931,7 +912,7 @@ class _Reader:
             below = Where(found.sheet, found.row2 + 1, found.col, last, found.col2, found.how)
             self.issue(
                 "rows_below_table", "info", "trust.rows_below_table", t.id, below.range_address,
-                label=Label.of(t.label), count=last - found.row2,
+                label=t.label, count=last - found.row2,
             )  # fmt: skip
         rows: list[TableRow] = []
         for number, row in enumerate(range(found.row, last + 1), 1):
@@ -945,7 +926,7 @@ class _Reader:
                 if raw is None or (isinstance(raw, str) and not raw.strip()):
                     values[column.id] = None
                     continue
-                label = Label(
+                label = Text(
                     f"{t.label.zh_cn} 第 {number} 行 · {column.label.zh_cn}",
                     f"{t.label.en}, row {number} · {column.label.en}",
                 )
@@ -1001,7 +982,7 @@ class _Reader:
         raw: Any,
         formula: bool,
         kind: FieldType,
-        label: Label,
+        label: Text,
         id_: str,
         number_format: str = "General",
     ) -> FieldValue:
