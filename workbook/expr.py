@@ -88,7 +88,7 @@ class Call:
 
 Node = Num | Ref | Neg | BinOp | Compare | Call
 
-_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
+_PRECEDENCE = MappingProxyType({"+": 1, "-": 1, "*": 2, "/": 2})
 
 
 def parse(text: str, functions: Mapping[str, tuple[int, int]] = FUNCTIONS) -> Node:
@@ -322,14 +322,16 @@ def _eval(node: Node, lookup: Callable[[str], Value]) -> Value:
     return left / right
 
 
-_COMPARE: dict[str, Callable[[float, float], bool]] = {
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    "=": lambda a, b: a == b,
-    "<>": lambda a, b: a != b,
-    ">=": lambda a, b: a >= b,
-    ">": lambda a, b: a > b,
-}
+_COMPARE: Mapping[str, Callable[[float, float], bool]] = MappingProxyType(
+    {
+        "<": lambda a, b: a < b,
+        "<=": lambda a, b: a <= b,
+        "=": lambda a, b: a == b,
+        "<>": lambda a, b: a != b,
+        ">=": lambda a, b: a >= b,
+        ">": lambda a, b: a > b,
+    }
+)
 
 
 def excel_round(value: float, places: int) -> float:

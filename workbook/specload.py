@@ -4,6 +4,7 @@ defaults (ranges of numbers, roll-up rules, polarities); meaning is checked by s
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, Literal, cast
 
 from workbook import expr
@@ -34,12 +35,14 @@ from workbook.specschema import METRICS_COLUMNS, is_name
 
 Data = Mapping[str, Any]
 
-_DEFAULT_RANGE: Mapping[str, tuple[float, float]] = {
-    "count": (0, 1e12),
-    "money": (0, 1e13),
-    "number": (0, 1e12),
-    "percent": (0, 1),
-}
+_DEFAULT_RANGE: Mapping[str, tuple[float, float]] = MappingProxyType(
+    {
+        "count": (0, 1e12),
+        "money": (0, 1e13),
+        "number": (0, 1e12),
+        "percent": (0, 1),
+    }
+)
 
 
 def build(data: Data) -> Spec:
@@ -60,7 +63,7 @@ def build(data: Data) -> Spec:
         id=data["id"],
         version=int(data["version"]),
         title=_text(data["title"]),
-        units={k: _text(v) for k, v in data.get("units", {}).items()},
+        units=MappingProxyType({k: _text(v) for k, v in data.get("units", {}).items()}),
         sections=tuple(_section(s) for s in data["sections"]),
         subsections=tuple(_subsection(s) for s in data["subsections"]),
         fields=fields,
@@ -81,8 +84,8 @@ def build(data: Data) -> Spec:
         checks=tuple(_check(c) for c in data.get("checks", ())),
         targets=tuple(_target(t) for t in data.get("targets", ())),
         carry_tables=ids(data.get("carry_tables", ())),
-        roles={str(k): str(v) for k, v in data.get("roles", {}).items()},
-        _by_id=by_id,
+        roles=MappingProxyType({str(k): str(v) for k, v in data.get("roles", {}).items()}),
+        _by_id=MappingProxyType(by_id),
     )
 
 

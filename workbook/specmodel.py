@@ -331,7 +331,7 @@ class Spec:
     id: str
     version: int
     title: Text
-    units: dict[str, Text]
+    units: Mapping[str, Text]
     sections: tuple[Section, ...]
     subsections: tuple[Subsection, ...]
     fields: tuple[Field, ...]
@@ -349,8 +349,10 @@ class Spec:
     targets: tuple[Target, ...] = ()
     carry_tables: tuple[str, ...] = ()  # plan tables the next period's workbook carries
     # role -> field id (ROLES): the fields code needs by meaning ("store"), not by id
-    roles: dict[str, str] = field(default_factory=dict)
-    _by_id: dict[str, Field | Kpi | Table] = field(repr=False, compare=False, default_factory=dict)
+    roles: Mapping[str, str] = field(default_factory=dict)
+    _by_id: Mapping[str, Field | Kpi | Table] = field(
+        repr=False, compare=False, default_factory=dict
+    )
 
     def item(self, id_: str) -> Field | Kpi | Table:
         return self._by_id[id_]
