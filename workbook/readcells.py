@@ -17,7 +17,7 @@ from workbook.report import (
     Unusable,
 )
 from workbook.saved import NOT_SAVED, Saved
-from workbook.shown import show
+from workbook.shown import TableCell, show
 from workbook.spec import Field, FieldType, Kpi, Spec, Table, Text
 
 
@@ -69,7 +69,7 @@ class Cells(Locator):
         raw: Any,
         formula: bool,
         kind: FieldType,
-        label: Text,
+        label: Text | TableCell,
         id_: str,
         *,
         required: bool = False,
@@ -105,7 +105,7 @@ class Cells(Locator):
         return parsed
 
     def _note_coercions(
-        self, parsed: v.Parsed, kind: FieldType, id_: str, address: str, label: Text,
+        self, parsed: v.Parsed, kind: FieldType, id_: str, address: str, label: Text | TableCell,
         shown_raw: str, period: Period | None,
     ) -> None:  # fmt: skip
         """Say what reading the cell changed: text cleaned, a percent assumed, a placeholder

@@ -13,8 +13,8 @@ from workbook.report import (
     Report,
     TableRow,
 )
-from workbook.shown import show
-from workbook.spec import FieldType, Table, Text
+from workbook.shown import TableCell, show
+from workbook.spec import FieldType, Table
 
 
 def read_table(cells: Cells, t: Table, found: Where | Missing, report: Report) -> list[TableRow]:
@@ -45,10 +45,7 @@ def read_table(cells: Cells, t: Table, found: Where | Missing, report: Report) -
             if raw is None or (isinstance(raw, str) and not raw.strip()):
                 values[column.id] = None
                 continue
-            label = Text(
-                f"{t.label.zh_cn} 第 {number} 行 · {column.label.zh_cn}",
-                f"{t.label.en}, row {number} · {column.label.en}",
-            )
+            label = TableCell(t.label, number, column.label)
             values[column.id] = table_cell(
                 cells, address, raw, formula, column.type, label, t.id,
                 cells.number_format(found, row, col),
@@ -67,7 +64,7 @@ def table_cell(
     raw: Any,
     formula: bool,
     kind: FieldType,
-    label: Text,
+    label: TableCell,
     id_: str,
     number_format: str = "General",
 ) -> FieldValue:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import dataclass
 
 from workbook import values as v
+from workbook.i18n import catalog
+from workbook.spec import Text
 
 BLANK_SHOWN = "—"  # how a blank value is shown inside a message, in every locale
 
@@ -32,3 +35,23 @@ def show(value: object, kind: str) -> str:
         return str(value.isoformat())
     text = str(value).replace("\n", " ")
     return text if len(text) <= 40 else text[:39] + "…"
+
+
+@dataclass(frozen=True)
+class TableCell:
+    """A table cell as an issue message names it, worded in the message's language only when
+    it is shown (`{label:en}`): 问题清单 第 2 行 · 问题 / Problems, row 2 · Problem."""
+
+    table: Text
+    row: int
+    column: Text
+
+    def __format__(self, lang: str) -> str:
+        lang = "en" if lang == "en" else "zh-CN"
+        t = catalog(lang)
+        return t(
+            "reader.table_cell", table=self.table(lang), row=self.row, column=self.column(lang)
+        )
+
+    def __str__(self) -> str:
+        return format(self, "zh-CN")
