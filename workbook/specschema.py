@@ -252,7 +252,7 @@ def check(data: Mapping[str, Any]) -> None:
 def _name_item(kind: str, index: int, entry: object, parent: str) -> str:
     """How a message names one entry of an array: field 'gmv', check sku <= total, section 3."""
     prefix = f"{parent} " if parent else ""
-    if isinstance(entry, Mapping):
+    if isinstance(entry, dict):
         id_ = entry.get("id")
         if isinstance(id_, str) and id_:
             return f"{prefix}{kind} {id_!r}"
@@ -263,10 +263,11 @@ def _name_item(kind: str, index: int, entry: object, parent: str) -> str:
 
 
 def _check_table(data: object, keys: Mapping[str, Key], item: str) -> None:
-    if not isinstance(data, Mapping):
+    if not isinstance(data, dict):
         raise SpecError(f"{item or 'the spec'}: must be a table, not {_type_name(data)}")
-    unknown = sorted(str(k) for k in data if k not in keys)
-    if unknown:
+    extra = data.keys() - keys.keys()
+    if extra:
+        unknown = sorted(map(str, extra))
         where = f"{item}: u" if item else "U"
         raise SpecError(f"{where}nknown key {unknown[0]!r} (known: {', '.join(keys)})")
     for name, key in keys.items():
@@ -278,9 +279,8 @@ def _check_table(data: object, keys: Mapping[str, Key], item: str) -> None:
 
 
 def _check_value(value: object, key: Key, item: str, name: str) -> None:
-    where = f"{item} {name}".lstrip()
-    checker = _CHECKERS[key.kind]
-    if not checker(value):
+    where = f"{item} {name}" if item else name
+    if not _CHECKERS[key.kind](value):
         raise SpecError(f"{where}: must be {KINDS[key.kind]}, not {_type_name(value)}")
     if key.kind == "name" and isinstance(value, str) and not is_name(value):
         raise SpecError(
@@ -290,10 +290,10 @@ def _check_value(value: object, key: Key, item: str, name: str) -> None:
         _check_text(value, where)
     if key.allowed and value not in key.allowed:
         raise SpecError(f"{where}: unknown {name} {value!r}; {name} must be {_or(key.allowed)}")
-    number = isinstance(value, int | float) and not isinstance(value, bool)
+    number = key.low is not None or key.high is not None
     if number and not _in_range(value, key):
         raise SpecError(f"{where}: {value} is out of range ({_range(key)})")
-    if key.kind == "texts" and isinstance(value, Mapping):
+    if key.kind == "texts" and isinstance(value, dict):
         for sub, text in value.items():
             _check_text(text, f"{where} {sub}")
     if key.kind == "table":
@@ -308,7 +308,7 @@ def _check_value(value: object, key: Key, item: str, name: str) -> None:
 
 
 def _check_text(value: object, where: str) -> None:
-    if not isinstance(value, Mapping) or set(value) != set(LANGS):
+    if not isinstance(value, dict) or set(value) != set(LANGS):
         raise SpecError(f"{where}: needs exactly the locales {', '.join(LANGS)}")
     for lang in LANGS:
         if not isinstance(value[lang], str) or not value[lang].strip():
@@ -317,7 +317,7 @@ def _check_text(value: object, where: str) -> None:
 
 def _is_text(entry: object) -> bool:
     """A sentence written as a bare text: only locale keys."""
-    return isinstance(entry, Mapping) and bool(entry) and set(entry) <= set(LANGS)
+    return isinstance(entry, dict) and bool(entry) and set(entry) <= set(LANGS)
 
 
 def _is_ids(value: object) -> bool:
@@ -335,7 +335,7 @@ def _type_name(value: object) -> str:
         return f"the string {value!r}"
     if isinstance(value, list):
         return "an array"
-    if isinstance(value, Mapping):
+    if isinstance(value, dict):
         return "a table"
     return type(value).__name__
 
@@ -363,9 +363,9 @@ _CHECKERS: Mapping[str, Callable[[object], bool]] = MappingProxyType(
         "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
         "boolean": lambda v: isinstance(v, bool),
         "color": lambda v: isinstance(v, str) and bool(_COLOR.match(v)),
-        "text": lambda v: isinstance(v, Mapping),
-        "texts": lambda v: isinstance(v, Mapping),
-        "table": lambda v: isinstance(v, Mapping),
+        "text": lambda v: isinstance(v, dict),
+        "texts": lambda v: isinstance(v, dict),
+        "table": lambda v: isinstance(v, dict),
         "tables": lambda v: isinstance(v, list),
         "sentences": lambda v: isinstance(v, list),
     }
