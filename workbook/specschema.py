@@ -164,7 +164,7 @@ VARIANT = {
     "missing": _k("boolean", "the wording when a figure is missing"),
 }
 SENTENCE = {
-    "id": _k("string", "the sentence's id (say_<id> names its choice cell)"),
+    "id": _k("string", "the sentence's id (its choice cell is named say_ and the id)"),
     "variants": _k("tables", "its wordings, chosen by the figures", keys=VARIANT,
                    item="variant"),
     "template": _k("text", "the template's own wording, used only when the person keeps it"),
