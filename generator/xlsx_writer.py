@@ -15,19 +15,26 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from generator.narrative import typeset
 from generator.preview import PreviewFormula, preview_text
 from workbook import expr
-from workbook.calc import NUMERIC_TYPES, compute_kpis
+from workbook.calc import compute_kpis
 from workbook.i18n import Catalog, catalog
+from workbook.layout import (
+    COL_HINT,
+    COL_LABEL,
+    COL_UNIT,
+    COL_VALUE,
+    KPI_MARK,
+    META_NAMES,
+    META_SHEET,
+    REQUIRED_MARK,
+    normalize_label,
+)
 from workbook.report import CHOICES, Report, SentenceChoice
-from workbook.spec import Field, Kpi, Section, Sentence, Spec, Table, placeholders
+from workbook.spec import NUMERIC_TYPES, Field, Kpi, Section, Sentence, Spec, Table, placeholders
 from workbook.values import clean_text
 
-META_SHEET = "_opsbook"
-META_NAMES = ("opsbook_template", "opsbook_version", "opsbook_lang")
 # Fixed document dates keep the output byte-identical from run to run.
 FIXED_CREATED = dt.datetime(2026, 1, 1, 0, 0, 0)
 
-# Column layout of a section sheet: label, value, unit, hint.
-COL_LABEL, COL_VALUE, COL_UNIT, COL_HINT = 0, 1, 2, 3
 BASE_WIDTHS = (34.0, 18.0, 10.0, 60.0)
 FIRST_ROW = 3  # 0-based: rows 0-1 title and hint, row 2 the header
 
@@ -501,7 +508,7 @@ class _Writer:
         return self.fmt(text_wrap=True, valign="top", font_color=COLOR_KPI_FONT, bg_color=COLOR_KPI)
 
     def write_field_row(self, ws: Any, sheet: str, row: int, f: Field) -> int:
-        label = f.label(self.lang) + (" *" if f.required else "")
+        label = f.label(self.lang) + (REQUIRED_MARK if f.required else "")
         ws.write_string(row, COL_LABEL, label, self.label_fmt)
         if f.note:
             # Free text gets the width of value, unit and hint; the hint shows as the prompt.
@@ -567,7 +574,7 @@ class _Writer:
         return row + 1
 
     def write_kpi_row(self, ws: Any, sheet: str, row: int, k: Kpi) -> int:
-        ws.write_string(row, COL_LABEL, "▸ " + k.label(self.lang), self.label_fmt)
+        ws.write_string(row, COL_LABEL, KPI_MARK + k.label(self.lang), self.label_fmt)
         value = self.kpi_values[k.id]
         ws.write_formula(
             row, COL_VALUE, k.formula, self.kpi_fmt(k.format), "" if value is None else value
@@ -1055,8 +1062,6 @@ def static_values(spec: Spec, lang: str) -> frozenset[str]:
     if key in _STATIC:
         return _STATIC[key]
     from openpyxl import load_workbook
-
-    from workbook.reader import normalize_label
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # extensions openpyxl does not model (data bars)

@@ -9,11 +9,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from workbook.calc import NUMERIC_TYPES
 from workbook.errors import OpsbookError, UnreadableFile, UsageProblem
 from workbook.period import Period, parse_period
 from workbook.report import FieldValue
-from workbook.spec import Spec
+from workbook.spec import NUMERIC_TYPES, Spec
 
 
 class BlankWorkbook(OpsbookError):

@@ -31,13 +31,14 @@ from hypothesis import strategies as st
 from openpyxl.cell.cell import Cell
 from openpyxl.workbook.workbook import Workbook
 
-from generator.xlsx_writer import META_SHEET, build_workbook
+from generator.xlsx_writer import build_workbook
 from opsbook.sample import sample_values
 from tests.lo import LibreOffice, pdf_page_count, pdf_text
 from workbook import expr
-from workbook.calc import NUMERIC_TYPES, compute_kpis
+from workbook.calc import compute_kpis
 from workbook.i18n import catalog
-from workbook.spec import Field, Spec, load
+from workbook.layout import META_SHEET
+from workbook.spec import NUMERIC_TYPES, Field, Spec, load
 
 pytestmark = pytest.mark.libreoffice
 

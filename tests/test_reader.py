@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import re
+import tempfile
 import warnings
 import zipfile
 from collections.abc import Callable
@@ -27,8 +29,9 @@ from opsbook.sample import sample_values
 from tests.lo import LibreOffice
 from workbook.calc import compute_kpis
 from workbook.errors import ExitCode, UnreadableFile
-from workbook.reader import NOT_SAVED, read_workbook, saved_results
+from workbook.reader import read_workbook, read_workbook_bytes
 from workbook.report import Report
+from workbook.saved import NOT_SAVED, saved_results
 from workbook.spec import load
 
 SPEC = load()
@@ -727,3 +730,41 @@ def test_equal_parts_blanks_and_text_are_no_breach(tmp_path: Path) -> None:
     report = read_workbook(build(tmp_path, sku_unsold=600, sku_total=600, repeat_buyers=5,
                                  buyers=None, campaign_gmv=None))  # fmt: skip
     assert not [i for i in report.issues if i.kind == "part_exceeds_whole"]
+
+
+def test_reading_from_bytes_writes_nothing_to_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server or a mail intake reads an upload in memory: no temporary file, no file opened
+    for writing, and the same report as the file gives."""
+    data = build(tmp_path).read_bytes()
+    expected = read_workbook(build(tmp_path, "again.xlsx"))
+    read_workbook_bytes(data, "warm-up.xlsx")  # catalogues and spec are read once, before
+    real_open, real_os_open = open, os.open
+    written: list[str] = []
+
+    def guarded_open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if any(c in mode for c in "wax+"):
+            written.append(str(file))
+        return real_open(file, mode, *args, **kwargs)
+
+    def guarded_os_open(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+            written.append(str(path))
+        return real_os_open(path, flags, *args, **kwargs)
+
+    def no_temp(*args: Any, **kwargs: Any) -> Any:
+        written.append("tempfile")
+        raise AssertionError("a temporary file")
+
+    monkeypatch.setattr("builtins.open", guarded_open)
+    monkeypatch.setattr(os, "open", guarded_os_open)
+    for name in ("mkstemp", "mkdtemp", "NamedTemporaryFile", "TemporaryFile",
+                 "SpooledTemporaryFile", "TemporaryDirectory"):  # fmt: skip
+        monkeypatch.setattr(tempfile, name, no_temp)
+    report = read_workbook_bytes(data, "filled.xlsx")
+    monkeypatch.undo()
+    assert written == []
+    assert report.fields == expected.fields
+    assert report.kpis == expected.kpis
+    assert [i.message("en") for i in report.issues] == [i.message("en") for i in expected.issues]

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from tests import badfiles
 from tests.badfiles import RawEntry, repack, sample_bytes, zip_parts
-from workbook import safety
+from workbook import limits, safety, sniff, zipscan
 from workbook.errors import OpsbookError, UnreadableFile, UnsafeFile
 
 
@@ -78,14 +78,14 @@ def test_cells_are_never_under_counted(tmp_path: Path) -> None:
     actual = sum(parts[n].count(b"<c ") + parts[n].count(b"<row ") for n in sheets)
     merged = 0
     for n in sheets:
-        for ref in safety._MERGE.findall(parts[n]):
-            merged += safety._area(ref)
+        for ref in zipscan._MERGE.findall(parts[n]):
+            merged += zipscan.area(ref)
     # and every cell of a named range (a stretched name would make openpyxl walk them all)
     named = sum(
-        safety._area(r)
-        for _, target in safety._DEFINED_NAME.findall(parts["xl/workbook.xml"])
+        zipscan.area(r)
+        for _, target in zipscan._DEFINED_NAME.findall(parts["xl/workbook.xml"])
         if b":" in target
-        for r in safety._EXPLICIT_RANGE.findall(safety._QUOTED_SHEET.sub(b"", target))
+        for r in zipscan._EXPLICIT_RANGE.findall(zipscan._QUOTED_SHEET.sub(b"", target))
     )
     counted = safety.preflight(_write(tmp_path, sample_bytes())).cells
     assert actual + merged + named <= counted <= (actual + merged + named) * 1.1
@@ -107,11 +107,11 @@ def test_cells_are_never_under_counted(tmp_path: Path) -> None:
                        (b"C3", 1), (b"not-a-ref", 0)]
 )  # fmt: skip
 def test_merged_areas(ref: bytes, cells: int) -> None:
-    assert safety._area(ref) == cells
+    assert zipscan.area(ref) == cells
 
 
 def test_too_many_cells_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(safety, "MAX_CELLS", 1000)
+    monkeypatch.setattr(limits, "MAX_CELLS", 1000)
     refusal = _refusal(_write(tmp_path, sample_bytes()))
     assert isinstance(refusal, UnsafeFile) and refusal.key == "unsafe.too_many_cells"
 
@@ -127,8 +127,8 @@ def test_the_hand_written_compound_file_is_valid(tmp_path: Path) -> None:
     ole = olefile.OleFileIO(io.BytesIO(data))
     assert sorted("/".join(e) for e in ole.listdir()) == ["\x05Summary", "Workbook"]
     assert ole.openstream("Workbook").read(4) == b"\x09\x08\x10\x00"
-    assert safety.ole_stream_names(data) == {"Workbook", "\x05Summary"}
-    assert safety.ole_kind(data) == "xls"
+    assert sniff.ole_stream_names(data) == {"Workbook", "\x05Summary"}
+    assert sniff.ole_kind(data) == "xls"
 
 
 def test_a_real_encrypted_workbook_is_recognised(tmp_path: Path) -> None:
@@ -138,8 +138,8 @@ def test_a_real_encrypted_workbook_is_recognised(tmp_path: Path) -> None:
     data = path.read_bytes()
     names = {e[-1] for e in olefile.OleFileIO(io.BytesIO(data)).listdir()}
     assert {"EncryptionInfo", "EncryptedPackage"} <= names
-    assert {"EncryptionInfo", "EncryptedPackage"} <= (safety.ole_stream_names(data) or set())
-    assert safety.ole_kind(data) == "encrypted"
+    assert {"EncryptionInfo", "EncryptedPackage"} <= (sniff.ole_stream_names(data) or set())
+    assert sniff.ole_kind(data) == "encrypted"
 
 
 @pytest.mark.parametrize(
@@ -152,7 +152,7 @@ def test_a_real_encrypted_workbook_is_recognised(tmp_path: Path) -> None:
     ],
 )
 def test_other_or_broken_compound_files_are_old_office_files(data: bytes, tmp_path: Path) -> None:
-    assert safety.ole_kind(data) == "ole"
+    assert sniff.ole_kind(data) == "ole"
     assert _refusal(_write(tmp_path, data)).key == "format.ole"
 
 
@@ -237,11 +237,11 @@ def test_declared_sizes_over_the_limits_are_refused_before_inflating(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     big = b"<x>" + b"0123456789" * 100_000 + b"</x>"  # 1 MB, compresses well under 200 to 1
-    monkeypatch.setattr(safety, "MAX_TREE_PART_BYTES", 500_000)
+    monkeypatch.setattr(limits, "MAX_TREE_PART_BYTES", 500_000)
     path = _raw(tmp_path, _sample_with(_deflated("xl/theme/big.xml", big)))
     assert _refusal(path).key == "unsafe.part_too_large"
-    monkeypatch.setattr(safety, "MAX_TREE_PART_BYTES", 8 << 20)
-    monkeypatch.setattr(safety, "MAX_UNPACKED_BYTES", 1_000_000)
+    monkeypatch.setattr(limits, "MAX_TREE_PART_BYTES", 8 << 20)
+    monkeypatch.setattr(limits, "MAX_UNPACKED_BYTES", 1_000_000)
     assert _refusal(path).key == "unsafe.unpacked_too_large"
 
 
@@ -448,7 +448,7 @@ def test_exception_chains_are_followed() -> None:
     ],
 )
 def test_cells_past_excels_grid_are_refused(fragment: bytes, beyond: bool) -> None:
-    scanner = safety._Scanner("xl/worksheets/sheet1.xml")
+    scanner = zipscan.Scanner("xl/worksheets/sheet1.xml")
     scanner.feed(b"<worksheet><sheetData>" + fragment + b"</sheetData></worksheet>")
     scanner.close()
     assert scanner.beyond_grid is beyond
@@ -456,7 +456,7 @@ def test_cells_past_excels_grid_are_refused(fragment: bytes, beyond: bool) -> No
 
 def test_named_ranges_count_toward_the_cells_but_print_areas_do_not() -> None:
     def cells(names: bytes) -> int:
-        scanner = safety._Scanner("xl/workbook.xml")
+        scanner = zipscan.Scanner("xl/workbook.xml")
         scanner.feed(b"<workbook><definedNames>" + names + b"</definedNames></workbook>")
         scanner.close()
         return scanner.cells
@@ -481,14 +481,14 @@ def test_named_ranges_count_toward_the_cells_but_print_areas_do_not() -> None:
 )
 def test_long_or_encoded_references_are_counted_in_full(part: str, fragment: bytes) -> None:
     """No bound on digits and no character reference hides a range from the count."""
-    scanner = safety._Scanner(part)
+    scanner = zipscan.Scanner(part)
     scanner.feed(b"<x>" + fragment + b"</x>")
     scanner.close()
-    assert scanner.cells > safety.MAX_CELLS
+    assert scanner.cells > limits.MAX_CELLS
 
 
 def test_an_encoded_far_row_is_seen() -> None:
-    scanner = safety._Scanner("xl/worksheets/sheet1.xml")
+    scanner = zipscan.Scanner("xl/worksheets/sheet1.xml")
     scanner.feed(b'<sheetData><row r="&#50;000000"><c r="A&#x32;000000"/></row></sheetData>')
     scanner.close()
     assert scanner.beyond_grid
@@ -509,7 +509,7 @@ def test_the_scan_does_not_depend_on_where_the_chunks_end(cuts: list[int]) -> No
     dtd = b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY e "x">]><r>&e;</r>'
     for name, text in (("xl/worksheets/sheet3.xml", sheet), ("xl/workbook.xml", names),
                        ("docProps/x.xml", dtd)):  # fmt: skip
-        whole, pieces = safety._Scanner(name), safety._Scanner(name)
+        whole, pieces = zipscan.Scanner(name), zipscan.Scanner(name)
         whole.feed(text)
         whole.close()
         at = 0

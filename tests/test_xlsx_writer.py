@@ -11,9 +11,10 @@ import openpyxl
 import pytest
 from openpyxl.workbook.workbook import Workbook
 
-from generator.xlsx_writer import META_SHEET, build_workbook
+from generator.xlsx_writer import build_workbook
 from opsbook.sample import sample_values
 from workbook.calc import compute_kpis
+from workbook.layout import META_SHEET
 from workbook.spec import Field, Kpi, Spec, load
 
 LANGS = ["zh-CN", "en"]

@@ -6,9 +6,7 @@ from collections import ChainMap
 from collections.abc import Mapping
 
 from workbook import expr
-from workbook.spec import Spec
-
-NUMERIC_TYPES = ("count", "money", "number", "percent")
+from workbook.spec import NUMERIC_TYPES, Spec
 
 
 def compute_kpis(spec: Spec, values: Mapping[str, object]) -> dict[str, float | None]:

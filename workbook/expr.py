@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from types import MappingProxyType
 
 # The language is deliberately tiny: numbers, ids, + - * /, unary minus and parentheses.
 # Every KPI of the template is a ratio, difference or product of inputs, so no function is
@@ -28,7 +29,10 @@ _TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d+)?)|([a-z_][a-z0-9_]*)|(<=|>=|<>|.))")
 # - and(a, b, ...), or(a, b, ...), not(a): on 1/0 values.
 # A blank operand still makes the whole result blank (a condition that is blank does not hold).
 COMPARISONS = ("<", "<=", "=", "<>", ">=", ">")
-FUNCTIONS = {"round": (2, 2), "and": (1, 30), "or": (1, 30), "not": (1, 1)}
+Arity = tuple[int, int]  # a function's fewest and most arguments
+FUNCTIONS: Mapping[str, Arity] = MappingProxyType(
+    {"round": (2, 2), "and": (1, 30), "or": (1, 30), "not": (1, 1)}
+)
 
 
 class ExprError(ValueError):
@@ -84,11 +88,13 @@ class Call:
 
 Node = Num | Ref | Neg | BinOp | Compare | Call
 
-_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
+_PRECEDENCE = MappingProxyType({"+": 1, "-": 1, "*": 2, "/": 2})
 
 
-def parse(text: str) -> Node:
-    """Parse an expression; raise ExprError naming the position of the first problem."""
+def parse(text: str, functions: Mapping[str, tuple[int, int]] = FUNCTIONS) -> Node:
+    """Parse an expression; raise ExprError naming the position of the first problem.
+
+    functions: the functions it may call, name -> (fewest, most arguments)."""
     tokens: list[tuple[str, str, int]] = []
     pos = 0
     stripped = text.rstrip()
@@ -107,7 +113,7 @@ def parse(text: str) -> Node:
         else:
             raise ExprError(f"unexpected {other!r} at {start} in {text!r}")
         pos = m.end()
-    parser = _Parser(text, tokens)
+    parser = _Parser(text, tokens, functions)
     node = parser.comparison()
     if parser.index != len(tokens):
         raise ExprError(f"unexpected {tokens[parser.index][1]!r} in {text!r}")
@@ -115,7 +121,10 @@ def parse(text: str) -> Node:
 
 
 class _Parser:
-    def __init__(self, text: str, tokens: list[tuple[str, str, int]]) -> None:
+    def __init__(
+        self, text: str, tokens: list[tuple[str, str, int]], functions: Mapping[str, Arity]
+    ) -> None:
+        self.functions = functions
         self.text = text
         self.tokens = tokens
         self.index = 0
@@ -187,16 +196,18 @@ class _Parser:
                 break
             if tok[1] != ",":
                 raise ExprError(f"unexpected {tok[1]!r} at {tok[2]} in {self.text!r}")
-        _call_check(name, len(args), self.text, pos)
+        _call_check(self.functions, name, len(args), self.text, pos)
         if name == "round" and not isinstance(args[1], Num):
             raise ExprError(f"round() needs a whole number of places in {self.text!r}")
         return Call(name, tuple(args))
 
 
-def _call_check(name: str, count: int, text: str, pos: int) -> None:
-    if name not in FUNCTIONS:
+def _call_check(
+    functions: Mapping[str, tuple[int, int]], name: str, count: int, text: str, pos: int
+) -> None:
+    if name not in functions:
         raise ExprError(f"unknown function {name!r} at {pos} in {text!r}")
-    low, high = FUNCTIONS[name]
+    low, high = functions[name]
     if not low <= count <= high:
         raise ExprError(f"{name}() takes {low} to {high} arguments in {text!r}")
 
@@ -311,14 +322,16 @@ def _eval(node: Node, lookup: Callable[[str], Value]) -> Value:
     return left / right
 
 
-_COMPARE: dict[str, Callable[[float, float], bool]] = {
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    "=": lambda a, b: a == b,
-    "<>": lambda a, b: a != b,
-    ">=": lambda a, b: a >= b,
-    ">": lambda a, b: a > b,
-}
+_COMPARE: Mapping[str, Callable[[float, float], bool]] = MappingProxyType(
+    {
+        "<": lambda a, b: a < b,
+        "<=": lambda a, b: a <= b,
+        "=": lambda a, b: a == b,
+        "<>": lambda a, b: a != b,
+        ">=": lambda a, b: a >= b,
+        ">": lambda a, b: a > b,
+    }
+)
 
 
 def excel_round(value: float, places: int) -> float:

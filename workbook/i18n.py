@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
+from types import MappingProxyType
 from typing import Any
 
 from workbook.packagedata import load_toml, package_file
@@ -14,9 +16,10 @@ LANGS = ("zh-CN", "en")
 class Catalog:
     """A flat view of one locale's catalogue: dotted keys to strings or lists of strings."""
 
-    def __init__(self, lang: str, entries: dict[str, Any]) -> None:
+    def __init__(self, lang: str, entries: Mapping[str, Any]) -> None:
         self.lang = lang
-        self.entries = entries
+        # Shared by every thread (catalog() is cached): read-only.
+        self.entries: Mapping[str, Any] = MappingProxyType(dict(entries))
 
     def __call__(self, key: str, /, **kwargs: object) -> str:
         value = self.entries[key]

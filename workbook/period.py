@@ -15,20 +15,26 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Literal
 
 from workbook.i18n import catalog
 
 Kind = Literal["year", "half", "quarter", "month", "months"]
 
-_CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
-              "九": 9, "十": 10, "十一": 11, "十二": 12}  # fmt: skip
-_MONTH_NAMES = {
-    name: index
-    for index in range(1, 13)
-    for name in (calendar.month_name[index].lower(), calendar.month_abbr[index].lower())
-}
-_MONTH_NAMES["sept"] = 9
+_CN_DIGITS = MappingProxyType({"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
+                               "七": 7, "八": 8, "九": 9, "十": 10, "十一": 11,
+                               "十二": 12})  # fmt: skip
+_MONTH_NAMES = MappingProxyType(
+    {
+        **{
+            name: index
+            for index in range(1, 13)
+            for name in (calendar.month_name[index].lower(), calendar.month_abbr[index].lower())
+        },
+        "sept": 9,
+    }
+)
 _MONTH_WORD = "|".join(sorted(_MONTH_NAMES, key=len, reverse=True))
 _YEAR = r"(?P<year>(?:19|20|21)\d\d)"
 _SEP = r"\s*(?:-|–|—|~|～|至|到|to)\s*"  # range separators, NFKC-normalised
@@ -191,8 +197,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (rf"^{_YEAR} (?P<m1>{_MONTH_WORD})$", "month_en"),
     )
 )
-_ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4,
-             "4th": 4}  # fmt: skip
+_ORDINALS = MappingProxyType({"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3,
+                              "fourth": 4, "4th": 4})  # fmt: skip
 # Without a year: only with default_year (the caller's context, e.g. a date's year).
 _NO_YEAR = (
     (re.compile(rf"^(?P<m1>{_CN_NUM})\s*月?{_SEP}(?P<m2>{_CN_NUM})\s*月(?:份)?$"), "months"),

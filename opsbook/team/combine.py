@@ -14,10 +14,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from opsbook.team.notes import Counted, FileRef, Names, Note
 from opsbook.team.people import Person, plain_text
 from opsbook.team.text import item_key, merged_items
-from workbook.calc import NUMERIC_TYPES, compute_kpis
+from workbook.calc import compute_kpis
 from workbook.i18n import catalog, normalize_lang
 from workbook.report import FieldValue, TableRow
-from workbook.spec import Field, Kpi, Spec, Table
+from workbook.spec import NUMERIC_TYPES, Field, Kpi, Spec, Table
 
 # Rows of a merged list (problems, actions) in the team's workbook and summary: a team of 500
 # with three problems each would otherwise print 1,500.
