@@ -40,7 +40,6 @@ from docx.enum.section import WD_ORIENT
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
-from docx.opc.pkgwriter import PackageWriter
 from docx.oxml import OxmlElement
 from docx.oxml.ns import nsdecls, qn
 from docx.oxml.parser import parse_xml
@@ -48,6 +47,7 @@ from docx.shared import Cm, Emu, Pt, RGBColor
 
 from generator.chartdata import ChartBlock
 from generator.docx_charts import Fonts, add_chart_parts, drawing_xml, taken_chart_numbers
+from generator.docx_internals import add_field, paragraph_properties, save_package
 from generator.narrative import (
     Block,
     Heading,
@@ -472,9 +472,9 @@ class _Builder:
         section = self.doc.sections[0]
         if section.header.is_linked_to_previous:
             paragraph = section.header.paragraphs[0]
-            paragraph._p.style = self.style_id("Header")
+            paragraph.style = self.doc.styles["Header"]
             paragraph.add_run(header_text)
-            ppr = paragraph._p.get_or_add_pPr()
+            ppr = paragraph_properties(paragraph)
             border = OxmlElement("w:pBdr")
             bottom = OxmlElement("w:bottom")
             for attr, value in (
@@ -488,13 +488,13 @@ class _Builder:
             ppr.insert_element_before(border, *_AFTER_PBDR)
         if section.footer.is_linked_to_previous:
             paragraph = section.footer.paragraphs[0]
-            paragraph._p.style = self.style_id("Footer")
+            paragraph.style = self.doc.styles["Footer"]
             pattern = self.t("docx.footer")
             for piece, field in _split_fields(pattern):
                 if piece:
                     paragraph.add_run(piece)
                 if field:
-                    _add_field(paragraph, field)
+                    add_field(paragraph, field)
 
     # -- blocks -----------------------------------------------------------------------------
 
@@ -657,7 +657,7 @@ class _Builder:
                 rels.pop(r_id)
 
     def to_bytes(self, when: dt.datetime) -> bytes:
-        return _save(self.doc, when, zipfile.ZIP_DEFLATED)
+        return save_package(self.doc, when, zipfile.ZIP_DEFLATED)
 
 
 @dataclass(frozen=True)
@@ -693,34 +693,11 @@ def _new_builder(lang: str) -> _Builder:
         _BUILT.add(lang)
         return builder
     _TEMPLATES[lang] = _Template(
-        _save(builder.doc, FIXED_DATE, zipfile.ZIP_STORED),
+        save_package(builder.doc, FIXED_DATE, zipfile.ZIP_STORED),
         {name: builder.style_id(name) for name in _TEMPLATE_STYLES},
         builder._table_style,
     )
     return builder
-
-
-def _save(document: Any, when: dt.datetime, compress_type: int) -> bytes:
-    """The package, as `Document.save` writes it but with every member dated `when`.
-
-    python-docx's `OpcPackage.save` with its own `PackageWriter` steps (content types, package
-    rels, then each part and its rels), given a zip writer whose members carry fixed dates
-    instead of the clock: each part is compressed once, not compressed, read back and
-    compressed again.
-    """
-    package = document.part.package
-    parts = package.parts
-    for part in parts:
-        part.before_marshal()
-    buffer = io.BytesIO()
-    writer = _DatedZipWriter(buffer, when, compress_type)
-    # Its steps (the same in python-docx 1.1 and 1.2; untyped, they take any writer).
-    steps: Any = PackageWriter
-    steps._write_content_types_stream(writer, parts)
-    steps._write_pkg_rels(writer, package.rels)
-    steps._write_parts(writer, parts)
-    writer.close()
-    return buffer.getvalue()
 
 
 def chart_drawing(builder: _Builder, block: ChartBlock) -> str:
@@ -759,51 +736,6 @@ def _split_fields(pattern: str) -> Iterator[tuple[str, str | None]]:
         pos, key = min(hits)
         yield rest[:pos], fields[key]
         rest = rest[pos + len(key) :]
-
-
-def _add_field(paragraph: Any, instruction: str) -> None:
-    """A complex field (PAGE, NUMPAGES) with a cached result of 1 until the viewer updates it."""
-
-    def char(kind: str) -> None:
-        el = OxmlElement("w:fldChar")
-        el.set(qn("w:fldCharType"), kind)
-        paragraph.add_run()._r.append(el)
-
-    char("begin")
-    instr = OxmlElement("w:instrText")
-    instr.set(qn("xml:space"), "preserve")
-    instr.text = f" {instruction} "
-    paragraph.add_run()._r.append(instr)
-    char("separate")
-    paragraph.add_run("1")
-    char("end")
-
-
-class _DatedZipWriter:
-    """python-docx's physical package writer (`write(pack_uri, blob)`, `close()`) whose zip
-    members all carry the same date, so that the same document gives the same bytes."""
-
-    def __init__(self, file: io.BytesIO, when: dt.datetime, compress_type: int) -> None:
-        self.stamp = (
-            max(when.year, 1980),
-            when.month,
-            when.day,
-            when.hour,
-            when.minute,
-            when.second,
-        )
-        self.compress_type = compress_type
-        self.zip = zipfile.ZipFile(file, "w", compress_type)
-
-    def write(self, pack_uri: Any, blob: bytes) -> None:
-        member = zipfile.ZipInfo(pack_uri.membername, date_time=self.stamp)
-        member.compress_type = self.compress_type
-        member.create_system = 0
-        member.external_attr = 0
-        self.zip.writestr(member, blob)
-
-    def close(self) -> None:
-        self.zip.close()
 
 
 # ----------------------------------------------------------------------------------------------
