@@ -29,6 +29,7 @@ import datetime as dt
 import io
 import itertools
 import re
+import threading
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -667,12 +668,15 @@ class _Template:
     in its styles, the same in every document made from it."""
 
     data: bytes
-    style_ids: dict[str, str | None]
+    style_ids: tuple[tuple[str, str | None], ...]
     table_style: str
 
 
+# Shared by every thread of the process (opsbook serve renders several uploads at once): read
+# and written only under _TEMPLATES_LOCK. A template is immutable once made.
 _TEMPLATES: dict[str, _Template] = {}
 _BUILT: set[str] = set()  # locales set up from scratch once in this process
+_TEMPLATES_LOCK = threading.Lock()
 _TEMPLATE_STYLES = ("Title", "Heading 1", "Heading 2", "Normal", "Caption", STYLE_TABLE_TEXT)
 
 
@@ -685,18 +689,23 @@ def _new_builder(lang: str) -> _Builder:
     (often the only one: `opsbook render one.xlsx`) just sets up, the second also saves the
     set-up as a template, and later ones reload it.
     """
-    template = _TEMPLATES.get(lang)
+    with _TEMPLATES_LOCK:
+        template = _TEMPLATES.get(lang)
+        first = template is None and lang not in _BUILT
+        _BUILT.add(lang)
     if template is not None:
         return _Builder(lang, None, template)
     builder = _Builder(lang, None)
-    if lang not in _BUILT:
-        _BUILT.add(lang)
+    if first:
         return builder
-    _TEMPLATES[lang] = _Template(
+    # Two threads may both get here: they make the same template; the first one stays.
+    made = _Template(
         save_package(builder.doc, FIXED_DATE, zipfile.ZIP_STORED),
-        {name: builder.style_id(name) for name in _TEMPLATE_STYLES},
+        tuple((name, builder.style_id(name)) for name in _TEMPLATE_STYLES),
         builder._table_style,
     )
+    with _TEMPLATES_LOCK:
+        _TEMPLATES.setdefault(lang, made)
     return builder
 
 

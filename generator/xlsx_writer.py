@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import threading
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -1044,7 +1045,10 @@ def numeric_field_ids(spec: Spec) -> tuple[str, ...]:
     return tuple(f.id for f in spec.fields if f.type in NUMERIC_TYPES)
 
 
+# Shared by the threads of a process; filled under _STATIC_LOCK, which also keeps
+# warnings.catch_warnings (process-wide state) to one thread at a time here.
 _STATIC: dict[tuple[int, str], frozenset[str]] = {}
+_STATIC_LOCK = threading.Lock()
 
 
 def static_values(spec: Spec, lang: str) -> frozenset[str]:
@@ -1052,8 +1056,13 @@ def static_values(spec: Spec, lang: str) -> frozenset[str]:
     number outside formulas, normalized as labels. A filled cell holding one of them was not
     typed by a person (workbook.reader's unread check)."""
     key = (id(spec), lang)  # the spec is read once per process
-    if key in _STATIC:
+    with _STATIC_LOCK:
+        if key not in _STATIC:
+            _STATIC[key] = _static_values(spec, lang)
         return _STATIC[key]
+
+
+def _static_values(spec: Spec, lang: str) -> frozenset[str]:
     from openpyxl import load_workbook
 
     from workbook.reader import normalize_label
@@ -1068,5 +1077,4 @@ def static_values(spec: Spec, lang: str) -> frozenset[str]:
                 if cell.value is not None and cell.data_type != "f":
                     values.add(normalize_label(str(cell.value)))
     wb.close()
-    _STATIC[key] = frozenset(values)
-    return _STATIC[key]
+    return frozenset(values)
