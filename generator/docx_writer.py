@@ -2,8 +2,8 @@
 for the same input.
 
 `narrative.outline()` turns the spec and a Report into plain blocks (headings, paragraphs,
-tables); `_Builder` here writes those blocks with python-docx. `summary_text()` reads a summary
-back as Markdown-like text for golden tests and round-trip comparisons.
+tables); `_Builder` here writes those blocks with python-docx. (tests/helpers.py's
+`summary_text()` reads a summary back as Markdown-like text for golden tests.)
 
 Typography (office-notes: "Writing docx"):
 - every style used, and the document defaults, name an East Asian font (`w:eastAsia`) and carry
@@ -828,73 +828,4 @@ def build_summary(
     return builder.to_bytes(when)
 
 
-# ----------------------------------------------------------------------------------------------
-# Reading a summary back
-
-
-def _paragraph_markdown(paragraph: Any) -> str:
-    parts = []
-    for run in paragraph.runs:
-        text = run.text
-        if text.strip() and run.bold and paragraph.style.name not in _HEADING_MARKS:
-            stripped = text.rstrip()
-            parts.append(f"**{stripped}**{text[len(stripped) :]}")
-        else:
-            parts.append(text)
-    return "".join(parts)
-
-
-_HEADING_MARKS = {"Title": "# ", "Heading 1": "## ", "Heading 2": "### "}
-
-
-def _iter_blocks(document: Any) -> Iterator[Any]:
-    from docx.table import Table
-    from docx.text.paragraph import Paragraph
-
-    for child in document.element.body.iterchildren():
-        if child.tag == qn("w:p"):
-            yield Paragraph(child, document)
-        elif child.tag == qn("w:tbl"):
-            yield Table(child, document)
-
-
-def summary_text(data: bytes) -> str:
-    """A summary as Markdown-like text: header and footer, then headings (#), paragraphs
-    (bold leads as **…**), captions and tables (| a | b |), in document order."""
-    document = docx.Document(io.BytesIO(data))
-    lines: list[str] = []
-    section = document.sections[0]
-    for label, part in (("header", section.header), ("footer", section.footer)):
-        text = " ".join(p.text for p in part.paragraphs if p.text)
-        lines.append(f"[{label}] {text}")
-    lines.append("")
-    for block in _iter_blocks(document):
-        if hasattr(block, "rows"):
-            for row in block.rows:
-                lines.append("| " + " | ".join(c.text.replace("\n", " ") for c in row.cells) + " |")
-            lines.append("")
-            continue
-        text = _paragraph_markdown(block)
-        if not text:
-            continue
-        mark = _HEADING_MARKS.get(block.style.name, "")
-        lines.append(mark + text)
-        lines.append("")
-    return "\n".join(lines).rstrip("\n") + "\n"
-
-
-def iter_text_parts(data: bytes) -> Sequence[str]:
-    """Every piece of visible text of a summary: body, tables, headers, footers, properties."""
-    document = docx.Document(io.BytesIO(data))
-    texts: list[str] = []
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        for name in archive.namelist():
-            if name.startswith("word/") and name.endswith(".xml"):
-                root = parse_xml(archive.read(name))
-                texts.extend(t.text or "" for t in root.iter(qn("w:t")))
-    cp = document.core_properties
-    texts.extend([cp.title or "", cp.author or "", cp.subject or "", cp.comments or ""])
-    return texts
-
-
-__all__ = ["build_summary", "document_date", "iter_text_parts", "summary_text"]
+__all__ = ["build_summary", "document_date"]

@@ -14,7 +14,6 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from generator.docx_writer import summary_text
 from generator.xlsx_writer import build_workbook
 from opsbook.batch import (
     BatchResult,
@@ -27,6 +26,7 @@ from opsbook.batch import (
 )
 from opsbook.cli import _render_batch
 from opsbook.sample import sample_values
+from tests.helpers import summary_text
 from workbook.i18n import catalog
 from workbook.spec import load
 

@@ -17,10 +17,11 @@ import pytest
 from docx.shared import Cm, Pt
 from lxml import etree
 
-from generator.docx_writer import build_summary, iter_text_parts, summary_text
+from generator.docx_writer import build_summary
 from generator.narrative import outline, typeset
 from generator.xlsx_writer import build_workbook
 from opsbook.sample import sample_values
+from tests.helpers import iter_text_parts, summary_text
 from tests.lo import LibreOffice, pdf_page_count, pdf_text
 from workbook import spec as spec_mod
 from workbook.calc import compute_kpis

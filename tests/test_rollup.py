@@ -13,12 +13,12 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from generator.docx_writer import summary_text
 from generator.xlsx_writer import build_workbook
 from opsbook.api import check
 from opsbook.cli import main
 from opsbook.rollup import RosterEntry, is_rollup_workbook, read_roster, rollup, rules_table
 from opsbook.sample import sample_values
+from tests.helpers import summary_text
 from workbook.calc import compute_kpis
 from workbook.errors import ExitCode, OpsbookError, UnreadableFile
 from workbook.reader import read_workbook
