@@ -38,14 +38,10 @@ from docx.shared import Cm
 from generator.docx_blocks import BlockWriter
 from generator.docx_internals import add_field, paragraph_properties, save_package
 from generator.docx_styles import AFTER_PBDR, STYLE_TABLE_TEXT, TYPOGRAPHY
-from generator.narrative import (
-    Block,
-    Heading,
-    MissingMode,
-    outline,
-    typeset,
-    usable_text,
-)
+from generator.figures import usable_text
+from generator.narrative import Block, Heading, outline
+from generator.sentences import MissingMode
+from generator.typeset import typeset
 from workbook.errors import UnreadableFile, UnsafeFile
 from workbook.i18n import Catalog, catalog, normalize_lang
 from workbook.report import Report

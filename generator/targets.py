@@ -15,8 +15,9 @@ from typing import Any
 
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from generator.narrative import Block, Heading, Para, TableBlock, typeset
+from generator.narrative import Block, Heading, Para, TableBlock
 from generator.numfmt import formatter
+from generator.typeset import typeset
 from workbook import expr
 from workbook.carried import (
     NAME_PERIOD,

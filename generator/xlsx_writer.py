@@ -11,8 +11,8 @@ from typing import Any
 
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from generator.narrative import typeset
 from generator.preview import preview_text
+from generator.typeset import typeset
 from generator.xlsx_cover import CoverWriter
 from generator.xlsx_dashboard import DashboardWriter, ExtraCell, ExtraSheet
 from generator.xlsx_formats import (
