@@ -16,6 +16,7 @@ from workbook.spec import (
     Kpi,
     Spec,
 )
+from workbook.values import ERROR_VALUES, clean_text
 
 # Table cells add the spec's unit to counts and plain numbers where units are a character or
 # two (185万人次, 6.5小时); English units are words ("1,850,000 visits") that would wrap a
@@ -33,33 +34,26 @@ KPI_WIDTHS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
 # KPI kinds whose change is stated in percentage points; every other kind changes relatively.
 RATE_KINDS = frozenset({"percent"})
 
-# What Excel (and LibreOffice) show instead of a value; never a figure.
-EXCEL_ERRORS = frozenset({
-    "#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
-    "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!",
-    "#PYTHON!", "#TIMEOUT!",
-    # LibreOffice's own: Err:502 invalid argument, 504, 508 brackets, 511, 522 circular, 523.
-    "ERR:502", "ERR:504", "ERR:508", "ERR:511", "ERR:522", "ERR:523",
-})  # fmt: skip
-_EXCEL_ERROR_RE = re.compile(
-    "|".join(re.escape(e) for e in sorted(EXCEL_ERRORS, key=len, reverse=True)), re.IGNORECASE
+# An error value (workbook.values: Excel's, LibreOffice's Err:NNN) anywhere in a text: never a
+# figure, never printed.
+_ERROR_RE = re.compile(
+    "|".join(re.escape(e) for e in sorted(ERROR_VALUES, key=len, reverse=True)) + r"|ERR:\d{3}",
+    re.IGNORECASE,
 )
+_VERTICAL_TAB = re.compile("\x0b|_x000[Bb]_")
 # Text that is really "nothing", as some program wrote it.
 _NULL_WORDS = frozenset({
     "none", "nan", "-nan", "inf", "-inf", "+inf", "infinity", "-infinity", "null", "nil",
     "undefined", "[x]",
 })  # fmt: skip
-# Characters lxml refuses (office-notes: "All strings must be XML compatible").
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-# Excel's escapes for control characters as openpyxl returns them: _x000B_.
-_XL_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 
 
-def clean_text(text: str) -> str:
-    """User text made safe for the document: XML-legal, no template braces, tidy lines."""
-    text = _XL_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
-    text = _XML_ILLEGAL.sub("", text)
+def document_text(text: str) -> str:
+    """User text made safe for the document: XML-legal (workbook.values.clean_text), no tabs,
+    no template braces, tidy lines."""
+    # A vertical tab that reaches the document, typed or escaped, is dropped: the reader has
+    # made Word's manual line breaks "\n" already (workbook.values.clean_text).
+    text = clean_text(_VERTICAL_TAB.sub("", text))[0].replace("\t", " ")
     # Braces only ever mean an unfilled placeholder to a reader of the summary.
     text = text.replace("{", "(").replace("}", ")").replace("[X]", "").replace("[x]", "")
     lines = [line.strip() for line in text.split("\n")]
@@ -70,8 +64,8 @@ def usable_text(value: FieldValue) -> str | None:
     """A text value fit to print, or None when it is blank, an error value or a null word."""
     if not isinstance(value, str):
         return None
-    text = clean_text(value)
-    if not text or text.lower() in _NULL_WORDS or _EXCEL_ERROR_RE.search(text):
+    text = document_text(value)
+    if not text or text.lower() in _NULL_WORDS or _ERROR_RE.search(text):
         return None
     return text
 
