@@ -8,6 +8,7 @@ import io
 import zipfile
 
 from generator.chartdata import ChartBlock
+from generator.numfmt import xml_number
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
@@ -26,10 +27,6 @@ def column_letter(index: int) -> str:
         index, rest = divmod(index - 1, 26)
         name = chr(65 + rest) + name
     return name
-
-
-def number_text(value: float) -> str:
-    return repr(float(value)) if value != int(value) else str(int(value))
 
 
 _XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -61,7 +58,7 @@ def _sheet(block: ChartBlock) -> tuple[str, list[str]]:
             value = series.values[i]
             if value is not None:
                 rows.append(
-                    f'<c r="{column_letter(s + 1)}{r}" s="1"><v>{number_text(value)}</v></c>'
+                    f'<c r="{column_letter(s + 1)}{r}" s="1"><v>{xml_number(value)}</v></c>'
                 )
         rows.append("</row>")
     last = f"{column_letter(len(block.series))}{len(block.categories) + 1}"

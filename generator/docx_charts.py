@@ -27,8 +27,8 @@ from docx.opc.part import Part
 from generator.chartdata import ChartBlock
 from generator.docx_chart_workbook import column_letter as _col
 from generator.docx_chart_workbook import escape as _x
-from generator.docx_chart_workbook import number_text as _num
 from generator.docx_chart_workbook import workbook_xlsx
+from generator.numfmt import xml_number
 
 NS_C = "http://schemas.openxmlformats.org/drawingml/2006/chart"
 NS_A = "http://schemas.openxmlformats.org/drawingml/2006/main"
@@ -124,7 +124,7 @@ def _str_cache(ref: str, values: Sequence[str]) -> str:
 
 def _num_cache(ref: str, values: Sequence[float | None], code: str) -> str:
     pts = "".join(
-        f'<c:pt idx="{i}"><c:v>{_num(v)}</c:v></c:pt>'
+        f'<c:pt idx="{i}"><c:v>{xml_number(v)}</c:v></c:pt>'
         for i, v in enumerate(values)
         if v is not None
     )

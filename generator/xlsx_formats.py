@@ -12,6 +12,7 @@ from typing import Any, Protocol
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
+from generator.numfmt import limit_text
 from generator.preview import PreviewFormula
 from workbook import expr
 from workbook.calc import compute_kpis
@@ -74,12 +75,6 @@ class Placements:
 def ref(sheet: str, row: int, col: int) -> str:
     """An absolute reference with the sheet name quoted, as Excel requires for non-ASCII names."""
     return f"'{sheet}'!{xl_rowcol_to_cell(row, col, row_abs=True, col_abs=True)}"
-
-
-def _fmt_number(value: float, kind: str) -> str:
-    if kind == "percent":
-        return f"{value * 100:g}%"
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,}"
 
 
 class SheetWriter:
@@ -244,12 +239,12 @@ class SheetWriter:
                 validate="integer", criteria="between", minimum=int(lo or 0), maximum=int(hi or 0)
             )
             message = self.t(
-                "validation.integer", min=_fmt_number(lo or 0, kind), max=_fmt_number(hi or 0, kind)
+                "validation.integer", min=limit_text(lo or 0, kind), max=limit_text(hi or 0, kind)
             )
         elif kind in ("money", "number", "percent"):
             options.update(validate="decimal", criteria="between", minimum=lo, maximum=hi)
             key = "validation.percent" if kind == "percent" else "validation.decimal"
-            message = self.t(key, min=_fmt_number(lo or 0, kind), max=_fmt_number(hi or 0, kind))
+            message = self.t(key, min=limit_text(lo or 0, kind), max=limit_text(hi or 0, kind))
         elif kind == "date":
             options.update(
                 validate="date",
