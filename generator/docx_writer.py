@@ -38,7 +38,7 @@ from docx.shared import Cm
 from generator.docx_blocks import BlockWriter
 from generator.docx_internals import add_field, paragraph_properties, save_package
 from generator.docx_styles import AFTER_PBDR, STYLE_TABLE_TEXT, TYPOGRAPHY
-from generator.figures import usable_text
+from generator.figures import role_value, usable_text
 from generator.narrative import Block, Heading, outline
 from generator.sentences import MissingMode
 from generator.typeset import typeset
@@ -251,9 +251,10 @@ def _open_reference(path: Path) -> Any:
         ) from exc
 
 
-def document_date(report: Report) -> dt.datetime:
-    """The report's own date (midnight UTC), or a fixed date: never the clock."""
-    value = report.fields.get("report_date")
+def document_date(spec: Spec, report: Report) -> dt.datetime:
+    """The report's own date (the spec's "date" role, midnight UTC), or a fixed date: never
+    the clock."""
+    value = role_value(spec, report.fields, "date")
     if isinstance(value, dt.datetime):
         value = value.date()
     if isinstance(value, dt.date) and value.year >= 1980:
@@ -288,16 +289,16 @@ def build_summary(
     builder = _Builder(lang, reference) if reference is not None else _new_builder(lang)
     t = catalog(lang)
     title = typeset(spec.title(lang), lang)
-    store = usable_text(report.fields.get("store_name"))
-    period = usable_text(report.fields.get("period"))
+    store = usable_text(role_value(spec, report.fields, "store"))
+    period = usable_text(role_value(spec, report.fields, "period"))
     header = t("docx.header", store=store, title=title) if store else title
     builder.header_footer(" ".join(header.split("\n")))
     builder.blocks(blocks)
-    when = document_date(report)
+    when = document_date(spec, report)
     subject_parts = [p for p in (store, period) if p]
     builder.properties(
         title=title,
-        author=usable_text(report.fields.get("author")) or t("docx.default_author"),
+        author=usable_text(role_value(spec, report.fields, "author")) or t("docx.default_author"),
         subject=" · ".join(subject_parts)
         if len(subject_parts) < 2
         else t("docx.subject", store=store, period=period),

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from generator.numfmt import NumberFormatter, formatter
 from generator.typeset import typeset
@@ -76,6 +78,13 @@ def usable_number(value: FieldValue) -> float | None:
         return None
     number = float(value)
     return number if math.isfinite(number) else None
+
+
+def role_value(spec: Spec, values: Mapping[str, Any], role: str) -> Any:
+    """The value of the field playing a role (spec.ROLES: "store", "period", "author", ...);
+    None when the spec names no field for it or the field is blank."""
+    id_ = spec.role(role)
+    return None if id_ is None else values.get(id_)
 
 
 def item_kind(spec: Spec, id_: str) -> str:

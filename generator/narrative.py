@@ -137,15 +137,16 @@ class _Outline:
     def meta(self) -> list[Block]:
         """Store and period; department and author; date: centred lines under the title."""
         lines = (
-            (("docx.meta_store", "store_name"), ("docx.meta_period", "period")),
+            (("docx.meta_store", "store"), ("docx.meta_period", "period")),
             (("docx.meta_department", "department"), ("docx.meta_author", "author")),
-            (("docx.meta_date", "report_date"),),
+            (("docx.meta_date", "date"),),
         )
         out: list[Block] = []
         for line in lines:
             items = []
-            for key, id_ in line:
-                if not self.spec.has(id_):
+            for key, role in line:
+                id_ = self.spec.role(role)
+                if id_ is None or not self.spec.has(id_):
                     continue
                 value = self.fig.text(id_)
                 if value is None and self.missing == "mark":

@@ -15,6 +15,7 @@ from typing import Any
 
 from xlsxwriter.utility import xl_rowcol_to_cell
 
+from generator.figures import role_value
 from generator.narrative import Block, Heading, Para, TableBlock
 from generator.numfmt import formatter
 from generator.typeset import typeset
@@ -73,7 +74,7 @@ def carry(spec: Spec, report: Report, source: str) -> Carried:
         for table_id in spec.carry_tables
         if report.tables.get(table_id)
     }
-    period = report.fields.get("period")
+    period = role_value(spec, report.fields, "period")
     return Carried(
         source=source,
         period=str(period) if period is not None else "",

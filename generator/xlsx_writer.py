@@ -11,6 +11,7 @@ from typing import Any
 
 from xlsxwriter.utility import xl_rowcol_to_cell
 
+from generator.figures import role_value
 from generator.preview import preview_text
 from generator.typeset import typeset
 from generator.xlsx_cover import CoverWriter
@@ -349,7 +350,9 @@ class _Writer(CoverWriter, DashboardWriter):
             {
                 "title": f"{self.spec.title(self.lang)} · {self.t('workbook.suffix')}",
                 "subject": self.spec.id,
-                "author": clean_text(str(self.values.get("author") or "opsbook"))[0],
+                "author": clean_text(
+                    str(role_value(self.spec, self.values, "author") or "opsbook")
+                )[0],
                 "company": "",
                 "comments": self.t(
                     "workbook.subtitle", template=self.spec.id, version=self.spec.version
