@@ -36,6 +36,44 @@ _NS_REL_DOC = "http://schemas.openxmlformats.org/officeDocument/2006/relationshi
 _CT_SHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml"
 
 
+# The parts that are the same in every embedded workbook, in the package's order.
+_FIXED_PARTS = {
+    "[Content_Types].xml": (
+        f'{_XML}<Types xmlns="{_NS_PKG}/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+        'relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        f'<Override PartName="/xl/workbook.xml" ContentType="{_CT_SHEET}.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml"'
+        f' ContentType="{_CT_SHEET}.worksheet+xml"/>'
+        f'<Override PartName="/xl/styles.xml" ContentType="{_CT_SHEET}.styles+xml"/>'
+        '<Override PartName="/xl/sharedStrings.xml"'
+        f' ContentType="{_CT_SHEET}.sharedStrings+xml"/>'
+        "</Types>"
+    ),
+    "_rels/.rels": (
+        f'{_XML}<Relationships xmlns="{_NS_PKG}/relationships">'
+        f'<Relationship Id="rId1" Type="{_NS_REL_DOC}/officeDocument"'
+        ' Target="xl/workbook.xml"/>'
+        "</Relationships>"
+    ),
+    "xl/workbook.xml": (
+        f'{_XML}<workbook xmlns="{_NS_MAIN}" xmlns:r="{_NS_REL_DOC}">'
+        "<bookViews><workbookView/></bookViews>"
+        '<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>'
+    ),
+    "xl/_rels/workbook.xml.rels": (
+        f'{_XML}<Relationships xmlns="{_NS_PKG}/relationships">'
+        f'<Relationship Id="rId1" Type="{_NS_REL_DOC}/worksheet"'
+        ' Target="worksheets/sheet1.xml"/>'
+        f'<Relationship Id="rId2" Type="{_NS_REL_DOC}/styles" Target="styles.xml"/>'
+        f'<Relationship Id="rId3" Type="{_NS_REL_DOC}/sharedStrings"'
+        ' Target="sharedStrings.xml"/>'
+        "</Relationships>"
+    ),
+}
+
+
 def _sheet(block: ChartBlock) -> tuple[str, list[str]]:
     """The worksheet's XML and its shared strings, in order."""
     strings: list[str] = []
@@ -79,39 +117,7 @@ def workbook_xlsx(block: ChartBlock) -> bytes:
     sheet, strings = _sheet(block)
     shared = "".join(f'<si><t xml:space="preserve">{escape(t)}</t></si>' for t in strings)
     members = {
-        "[Content_Types].xml": (
-            f'{_XML}<Types xmlns="{_NS_PKG}/content-types">'
-            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
-            'relationships+xml"/>'
-            '<Default Extension="xml" ContentType="application/xml"/>'
-            f'<Override PartName="/xl/workbook.xml" ContentType="{_CT_SHEET}.sheet.main+xml"/>'
-            '<Override PartName="/xl/worksheets/sheet1.xml"'
-            f' ContentType="{_CT_SHEET}.worksheet+xml"/>'
-            f'<Override PartName="/xl/styles.xml" ContentType="{_CT_SHEET}.styles+xml"/>'
-            '<Override PartName="/xl/sharedStrings.xml"'
-            f' ContentType="{_CT_SHEET}.sharedStrings+xml"/>'
-            "</Types>"
-        ),
-        "_rels/.rels": (
-            f'{_XML}<Relationships xmlns="{_NS_PKG}/relationships">'
-            f'<Relationship Id="rId1" Type="{_NS_REL_DOC}/officeDocument"'
-            ' Target="xl/workbook.xml"/>'
-            "</Relationships>"
-        ),
-        "xl/workbook.xml": (
-            f'{_XML}<workbook xmlns="{_NS_MAIN}" xmlns:r="{_NS_REL_DOC}">'
-            "<bookViews><workbookView/></bookViews>"
-            '<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>'
-        ),
-        "xl/_rels/workbook.xml.rels": (
-            f'{_XML}<Relationships xmlns="{_NS_PKG}/relationships">'
-            f'<Relationship Id="rId1" Type="{_NS_REL_DOC}/worksheet"'
-            ' Target="worksheets/sheet1.xml"/>'
-            f'<Relationship Id="rId2" Type="{_NS_REL_DOC}/styles" Target="styles.xml"/>'
-            f'<Relationship Id="rId3" Type="{_NS_REL_DOC}/sharedStrings"'
-            ' Target="sharedStrings.xml"/>'
-            "</Relationships>"
-        ),
+        **_FIXED_PARTS,
         "xl/worksheets/sheet1.xml": sheet,
         "xl/styles.xml": (
             f'{_XML}<styleSheet xmlns="{_NS_MAIN}">'

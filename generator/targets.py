@@ -17,7 +17,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from generator.figures import role_value
 from generator.narrative import Block, Heading, Para, TableBlock
-from generator.numfmt import formatter
+from generator.numfmt import NumberFormatter, formatter
 from generator.typeset import typeset
 from workbook import expr
 from workbook.carried import (
@@ -31,7 +31,7 @@ from workbook.carried import (
     table_name,
     target_name,
 )
-from workbook.i18n import catalog
+from workbook.i18n import Catalog, catalog
 from workbook.report import Report
 from workbook.spec import Field, Spec, Table, Target
 
@@ -194,6 +194,14 @@ class CarriedAddon:
             ws.write_blank(row, 4, None, w.kpi_fmt("percent"))
             ws.write_blank(row, 5, None, w.kpi_fmt("text"))
             return
+        self.result_cells(w, ws, row, target, value, env)
+
+    def result_cells(
+        self, w: Any, ws: Any, row: int, target: Target, value: float, env: dict[str, float | None]
+    ) -> None:
+        """The measured result, the attainment and met or missed: formulas with cached values."""
+        t = catalog(w.lang)
+        assert target.actual_node is not None  # target_row wrote "no measure" otherwise
         actual = actual_of(target, env)
         result = assess(target.id, value, actual, target.polarity)
         ws.write_formula(
@@ -293,7 +301,10 @@ class CarriedAddon:
 # The summary
 
 
-def assessments(spec: Spec, report: Report) -> list[tuple[Target, Assessment | None]]:
+Results = list[tuple[Target, "Assessment | None"]]
+
+
+def assessments(spec: Spec, report: Report) -> Results:
     """Each carried target with its assessment (None: nothing measures it here)."""
     carried = report.carried
     if carried is None:
@@ -320,7 +331,18 @@ def summary_blocks(spec: Spec, report: Report, lang: str) -> list[Block]:
     t = catalog(lang)
     fmt = formatter(lang)
     results = assessments(spec, report)
-    out: list[Block] = [Heading(1, t("targets.docx_heading"))]
+    return [
+        Heading(1, t("targets.docx_heading")),
+        _targets_para(carried, results, t, fmt, lang),
+        *_targets_table(carried, results, t, fmt, lang),
+        *_plan_blocks(spec, carried, t, fmt, lang),
+    ]
+
+
+def _targets_para(
+    carried: Carried, results: Results, t: Catalog, fmt: NumberFormatter, lang: str
+) -> Para:
+    """How many targets were met, which were missed, which cannot be measured yet."""
     sentences = [
         t(
             "targets.intro",
@@ -352,9 +374,15 @@ def summary_blocks(spec: Spec, report: Report, lang: str) -> list[Block]:
     if pending:
         labels = t("targets.label_sep").join(typeset(tg.label(lang), lang) for tg in pending)
         sentences.append(t("targets.pending", n=len(pending), items=labels))
-    out.append(Para(typeset(t("docx.sentence_join").join(sentences), lang)))
-    rows: list[tuple[str, ...]] = []
+    return Para(typeset(t("docx.sentence_join").join(sentences), lang))
+
+
+def _targets_table(
+    carried: Carried, results: Results, t: Catalog, fmt: NumberFormatter, lang: str
+) -> list[Block]:
+    """Each target: the figure aimed at, the result, attainment and met or missed."""
     dash = t("targets.docx_pending")
+    rows: list[tuple[str, ...]] = []
     for tg, a in results:
         target_value = carried.targets[tg.id]
         if a is None:
@@ -377,16 +405,25 @@ def summary_blocks(spec: Spec, report: Report, lang: str) -> list[Block]:
                 dash if a.met is None else t("targets.met" if a.met else "targets.missed"),
             )
         )
-    if rows:
-        out.append(
-            TableBlock(
-                caption=t("targets.docx_caption"),
-                header=tuple(t.list("targets.docx_header")),
-                rows=tuple(rows),
-                widths=(0.30, 0.19, 0.19, 0.16, 0.16),
-                centered=(False, True, True, True, True),
-            )
+    if not rows:
+        return []
+    return [
+        TableBlock(
+            caption=t("targets.docx_caption"),
+            header=tuple(t.list("targets.docx_header")),
+            rows=tuple(rows),
+            widths=(0.30, 0.19, 0.19, 0.16, 0.16),
+            centered=(False, True, True, True, True),
         )
+    ]
+
+
+def _plan_blocks(
+    spec: Spec, carried: Carried, t: Catalog, fmt: NumberFormatter, lang: str
+) -> list[Block]:
+    """Each carried plan table with the outcome the person noted beside each row."""
+    dash = t("targets.docx_pending")
+    out: list[Block] = []
     for table_id, plan in carried.tables.items():
         table = spec.item(table_id)
         assert isinstance(table, Table)

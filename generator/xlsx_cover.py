@@ -115,6 +115,14 @@ class CoverWriter(SheetWriter):
                 filled / len(ids),
             )
             row += 1
+        self.write_progress_total(ws, first, row, total_filled, total_all)
+        row += 2
+        return row
+
+    def write_progress_total(
+        self, ws: Any, first: int, row: int, total_filled: int, total_all: int
+    ) -> None:
+        """The total row of the progress table and the data bars over its percentages."""
         ws.write_string(row, 0, self.t("cover.progress_total"), self.fmt(bold=True))
         ws.write_formula(row, 1, f"=SUM(B{first + 1}:B{row})", self.kpi_fmt("count"), total_filled)
         ws.write_formula(
@@ -142,8 +150,6 @@ class CoverWriter(SheetWriter):
                 "max_value": 1,
             },
         )
-        row += 2
-        return row
 
     def write_left_to_do(self, ws: Any, row: int) -> int:
         """How many required figures are blank and how many checks fail; the last row used."""
