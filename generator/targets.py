@@ -323,8 +323,7 @@ def assessments(spec: Spec, report: Report) -> Results:
 
 
 def summary_blocks(spec: Spec, report: Report, lang: str) -> list[Block]:
-    """目标达成情况 / Targets vs results: sentences, the table, and the carried plans with
-    their outcomes. Nothing for a workbook that carries no commitments."""
+    """目标达成情况 / Targets vs results: sentences, table, carried plans with their outcomes."""
     carried = report.carried
     if carried is None:
         return []
@@ -384,22 +383,15 @@ def _targets_table(
     dash = t("targets.docx_pending")
     rows: list[tuple[str, ...]] = []
     for tg, a in results:
-        target_value = carried.targets[tg.id]
+        label = typeset(tg.label(lang), lang)
+        aimed = fmt.value(carried.targets[tg.id], tg.format, table=True)
         if a is None:
-            rows.append(
-                (
-                    typeset(tg.label(lang), lang),
-                    fmt.value(target_value, tg.format, table=True),
-                    t("targets.no_measure"),
-                    dash,
-                    dash,
-                )
-            )
+            rows.append((label, aimed, t("targets.no_measure"), dash, dash))
             continue
         rows.append(
             (
-                typeset(tg.label(lang), lang),
-                fmt.value(target_value, tg.format, table=True),
+                label,
+                aimed,
                 dash if a.actual is None else fmt.value(a.actual, tg.format, table=True),
                 dash if a.attainment is None else fmt.value(a.attainment, "percent", table=True),
                 dash if a.met is None else t("targets.met" if a.met else "targets.missed"),
