@@ -17,6 +17,7 @@ from workbook.spec import (
     Field,
     Kpi,
     Spec,
+    figure_kind,
 )
 from workbook.values import ERROR_VALUES, clean_text
 
@@ -87,16 +88,6 @@ def role_value(spec: Spec, values: Mapping[str, Any], role: str) -> Any:
     return None if id_ is None else values.get(id_)
 
 
-def item_kind(spec: Spec, id_: str) -> str:
-    """A field's type, a KPI's format, or "table"."""
-    item = spec.item(id_)
-    if isinstance(item, Field):
-        return item.type
-    if isinstance(item, Kpi):
-        return item.format
-    return "table"
-
-
 class Figures:
     """The report's values, looked up by spec id and formatted for one locale."""
 
@@ -109,7 +100,7 @@ class Figures:
 
     def kind(self, id_: str) -> str:
         """A field's type or a KPI's format."""
-        return item_kind(self.spec, id_)
+        return figure_kind(self.spec, id_)
 
     def label(self, id_: str) -> str:
         return typeset(self.spec.item(id_).label(self.lang), self.lang)

@@ -12,7 +12,6 @@ LibreOffice compute it the same way; no macro.
 
 from __future__ import annotations
 
-from generator.figures import item_kind
 from workbook import expr
 from workbook.i18n import Catalog, catalog, normalize_lang
 from workbook.report import Report, SentenceChoice
@@ -21,6 +20,7 @@ from workbook.spec import (
     Sentence,
     Spec,
     Variant,
+    figure_kind,
     placeholders,
 )
 
@@ -119,7 +119,7 @@ class PreviewFormula:
         return self.number(value)
 
     def kind(self, id_: str) -> str:
-        return item_kind(self.spec, id_)
+        return figure_kind(self.spec, id_)
 
     def placeholder(self, ph: Placeholder) -> str | None:
         """The placeholder's text as an Excel expression; None where the preview cannot."""
