@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Literal
 from workbook.spec import Chart, Metric
 
 if TYPE_CHECKING:
-    from generator.narrative import Figures
+    from generator.figures import Figures
 
 # Heights in cm: a frame (title, legend, axis) plus room per bar. Width: the text width.
 FRAME_CM = 3.2
@@ -98,7 +98,7 @@ def scale_for(figures: Figures, kind: str, values: Sequence[float]) -> Scale:
 
 
 def _ts(figures: Figures, text: str) -> str:
-    from generator.narrative import typeset  # narrative imports this module
+    from generator.typeset import typeset
 
     return typeset(text, figures.lang)
 

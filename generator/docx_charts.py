@@ -15,8 +15,6 @@ values are printed on the bars and points in the text's format (1,286.5万元, 3
 
 from __future__ import annotations
 
-import io
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +25,10 @@ from docx.opc.packuri import PackURI
 from docx.opc.part import Part
 
 from generator.chartdata import ChartBlock
+from generator.docx_chart_workbook import column_letter as _col
+from generator.docx_chart_workbook import escape as _x
+from generator.docx_chart_workbook import workbook_xlsx
+from generator.numfmt import xml_number
 
 NS_C = "http://schemas.openxmlformats.org/drawingml/2006/chart"
 NS_A = "http://schemas.openxmlformats.org/drawingml/2006/main"
@@ -34,13 +36,6 @@ NS_R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 NS_WP = "http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing"
 CHART_URI = NS_C
 EMU_PER_CM = 360000
-ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-
-_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
-
-
-def _x(text: str) -> str:
-    return text.translate(_ESCAPES)
 
 
 @dataclass(frozen=True)
@@ -94,20 +89,6 @@ def fills(n: int) -> tuple[str, ...]:
     return _ORDERS.get(n) or tuple(_CYCLE[i % len(_CYCLE)] for i in range(n))
 
 
-def _col(index: int) -> str:
-    """Column letters of a 0-based index (0 -> A)."""
-    name = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        name = chr(65 + rest) + name
-    return name
-
-
-def _num(value: float) -> str:
-    return repr(float(value)) if value != int(value) else str(int(value))
-
-
 # ----------------------------------------------------------------------------------------------
 # Chart XML
 
@@ -143,7 +124,7 @@ def _str_cache(ref: str, values: Sequence[str]) -> str:
 
 def _num_cache(ref: str, values: Sequence[float | None], code: str) -> str:
     pts = "".join(
-        f'<c:pt idx="{i}"><c:v>{_num(v)}</c:v></c:pt>'
+        f'<c:pt idx="{i}"><c:v>{xml_number(v)}</c:v></c:pt>'
         for i, v in enumerate(values)
         if v is not None
     )
@@ -305,113 +286,6 @@ def chart_xml(block: ChartBlock, fonts: Fonts) -> bytes:
     out.append('<c:externalData r:id="rId1"><c:autoUpdate val="0"/></c:externalData>')
     out.append("</c:chartSpace>")
     return "".join(out).encode("utf-8")
-
-
-# ----------------------------------------------------------------------------------------------
-# The embedded workbook
-
-_XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-_NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_NS_PKG = "http://schemas.openxmlformats.org/package/2006"
-_NS_REL_DOC = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_CT_SHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml"
-
-
-def workbook_xlsx(block: ChartBlock) -> bytes:
-    """The chart's figures as an xlsx: categories in column A, a series per column from B
-    (its name in row 1), values in the chart's number format; missing values are empty cells."""
-    strings: list[str] = []
-    index: dict[str, int] = {}
-
-    def sst(text: str) -> int:
-        if text not in index:
-            index[text] = len(strings)
-            strings.append(text)
-        return index[text]
-
-    rows = ['<row r="1">']
-    for s, series in enumerate(block.series):
-        rows.append(f'<c r="{_col(s + 1)}1" t="s"><v>{sst(series.name)}</v></c>')
-    rows.append("</row>")
-    for i, category in enumerate(block.categories):
-        r = i + 2
-        rows.append(f'<row r="{r}"><c r="A{r}" t="s"><v>{sst(category)}</v></c>')
-        for s, series in enumerate(block.series):
-            value = series.values[i]
-            if value is not None:
-                rows.append(f'<c r="{_col(s + 1)}{r}" s="1"><v>{_num(value)}</v></c>')
-        rows.append("</row>")
-    last = f"{_col(len(block.series))}{len(block.categories) + 1}"
-    sheet = (
-        f'{_XML}<worksheet xmlns="{_NS_MAIN}"><dimension ref="A1:{last}"/>'
-        '<sheetViews><sheetView workbookViewId="0"/></sheetViews>'
-        '<sheetFormatPr defaultRowHeight="15"/>'
-        '<cols><col min="1" max="1" width="24" customWidth="1"/>'
-        f'<col min="2" max="{len(block.series) + 1}" width="16" customWidth="1"/></cols>'
-        f"<sheetData>{''.join(rows)}</sheetData></worksheet>"
-    )
-    shared = "".join(f'<si><t xml:space="preserve">{_x(t)}</t></si>' for t in strings)
-    members = {
-        "[Content_Types].xml": (
-            f'{_XML}<Types xmlns="{_NS_PKG}/content-types">'
-            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
-            'relationships+xml"/>'
-            '<Default Extension="xml" ContentType="application/xml"/>'
-            f'<Override PartName="/xl/workbook.xml" ContentType="{_CT_SHEET}.sheet.main+xml"/>'
-            '<Override PartName="/xl/worksheets/sheet1.xml"'
-            f' ContentType="{_CT_SHEET}.worksheet+xml"/>'
-            f'<Override PartName="/xl/styles.xml" ContentType="{_CT_SHEET}.styles+xml"/>'
-            '<Override PartName="/xl/sharedStrings.xml"'
-            f' ContentType="{_CT_SHEET}.sharedStrings+xml"/>'
-            "</Types>"
-        ),
-        "_rels/.rels": (
-            f'{_XML}<Relationships xmlns="{_NS_PKG}/relationships">'
-            f'<Relationship Id="rId1" Type="{_NS_REL_DOC}/officeDocument"'
-            ' Target="xl/workbook.xml"/>'
-            "</Relationships>"
-        ),
-        "xl/workbook.xml": (
-            f'{_XML}<workbook xmlns="{_NS_MAIN}" xmlns:r="{_NS_REL_DOC}">'
-            "<bookViews><workbookView/></bookViews>"
-            '<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>'
-        ),
-        "xl/_rels/workbook.xml.rels": (
-            f'{_XML}<Relationships xmlns="{_NS_PKG}/relationships">'
-            f'<Relationship Id="rId1" Type="{_NS_REL_DOC}/worksheet"'
-            ' Target="worksheets/sheet1.xml"/>'
-            f'<Relationship Id="rId2" Type="{_NS_REL_DOC}/styles" Target="styles.xml"/>'
-            f'<Relationship Id="rId3" Type="{_NS_REL_DOC}/sharedStrings"'
-            ' Target="sharedStrings.xml"/>'
-            "</Relationships>"
-        ),
-        "xl/worksheets/sheet1.xml": sheet,
-        "xl/styles.xml": (
-            f'{_XML}<styleSheet xmlns="{_NS_MAIN}">'
-            f'<numFmts count="1"><numFmt numFmtId="164" formatCode="{_x(block.number_format)}"/>'
-            '</numFmts><fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
-            '<fills count="2"><fill><patternFill patternType="none"/></fill>'
-            '<fill><patternFill patternType="gray125"/></fill></fills>'
-            '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border>'
-            '</borders><cellStyleXfs count="1">'
-            '<xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-            '<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-            '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
-            '</cellXfs><cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/>'
-            "</cellStyles></styleSheet>"
-        ),
-        "xl/sharedStrings.xml": (
-            f'{_XML}<sst xmlns="{_NS_MAIN}" count="{len(strings)}" uniqueCount="{len(strings)}">'
-            f"{shared}</sst>"
-        ),
-    }
-    # Stored, not deflated: the docx deflates the whole part anyway (and a zlib stream per
-    # member was most of the cost of a chart).
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
-        for name, text in members.items():
-            archive.writestr(zipfile.ZipInfo(name, date_time=ZIP_DATE), text.encode("utf-8"))
-    return buffer.getvalue()
 
 
 # ----------------------------------------------------------------------------------------------

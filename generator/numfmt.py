@@ -52,6 +52,21 @@ def fixed(value: float, decimals: int, *, strip: bool = True, group: bool = True
     return _text(_round(_decimal(value), decimals), strip=strip, group=group)
 
 
+def limit_text(value: float, kind: str) -> str:
+    """A spec limit as a data validation message in the workbook states it: the number as the
+    spec gives it, with separators (1,000,000, 0.5), a percent limit as a percentage (100%).
+    Not rounded as the summary's figures are: a limit is exact."""
+    if kind == "percent":
+        return f"{value * 100:g}%"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,}"
+
+
+def xml_number(value: float) -> str:
+    """A number as a chart's cache and embedded sheet hold it (xsd:double): exact, no
+    separators, no locale; 12 for a whole number, else the shortest round-trip form."""
+    return repr(float(value)) if value != int(value) else str(int(value))
+
+
 @dataclass(frozen=True)
 class _Scale:
     """A large-number unit: 万 (10^4) or 亿 (10^8)."""

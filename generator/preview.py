@@ -16,12 +16,11 @@ from workbook import expr
 from workbook.i18n import Catalog, catalog, normalize_lang
 from workbook.report import Report, SentenceChoice
 from workbook.spec import (
-    Field,
-    Kpi,
     Placeholder,
     Sentence,
     Spec,
     Variant,
+    figure_kind,
     placeholders,
 )
 
@@ -120,12 +119,7 @@ class PreviewFormula:
         return self.number(value)
 
     def kind(self, id_: str) -> str:
-        item = self.spec.item(id_)
-        if isinstance(item, Kpi):
-            return item.format
-        if isinstance(item, Field):
-            return item.type
-        return "table"
+        return figure_kind(self.spec, id_)
 
     def placeholder(self, ph: Placeholder) -> str | None:
         """The placeholder's text as an Excel expression; None where the preview cannot."""
@@ -167,7 +161,7 @@ class PreviewFormula:
 
     def text(self, sentence: str) -> tuple[str, tuple[str, ...]] | None:
         """A sentence with its figures: the expression and the ids it reads."""
-        from generator.narrative import typeset  # the summary's own typography
+        from generator.typeset import typeset
 
         sentence = typeset(sentence, self.lang)
         pieces: list[str] = []
@@ -293,7 +287,8 @@ class PreviewFormula:
 
 def preview_text(spec: Spec, report: Report, sentence: Sentence, lang: str) -> str:
     """What the preview formula shows, as the summary words it: the formula's cached result."""
-    from generator.narrative import Figures, choose_variant, render_sentence
+    from generator.figures import Figures
+    from generator.sentences import choose_variant, render_sentence
 
     figures = Figures(spec, report, lang)
     t = figures.t

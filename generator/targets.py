@@ -15,8 +15,10 @@ from typing import Any
 
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from generator.narrative import Block, Heading, Para, TableBlock, typeset
-from generator.numfmt import formatter
+from generator.figures import role_value
+from generator.narrative import Block, Heading, Para, TableBlock
+from generator.numfmt import NumberFormatter, formatter
+from generator.typeset import typeset
 from workbook import expr
 from workbook.carried import (
     NAME_PERIOD,
@@ -29,7 +31,7 @@ from workbook.carried import (
     table_name,
     target_name,
 )
-from workbook.i18n import catalog
+from workbook.i18n import Catalog, catalog
 from workbook.report import Report
 from workbook.spec import Field, Spec, Table, Target
 
@@ -72,7 +74,7 @@ def carry(spec: Spec, report: Report, source: str) -> Carried:
         for table_id in spec.carry_tables
         if report.tables.get(table_id)
     }
-    period = report.fields.get("period")
+    period = role_value(spec, report.fields, "period")
     return Carried(
         source=source,
         period=str(period) if period is not None else "",
@@ -192,6 +194,14 @@ class CarriedAddon:
             ws.write_blank(row, 4, None, w.kpi_fmt("percent"))
             ws.write_blank(row, 5, None, w.kpi_fmt("text"))
             return
+        self.result_cells(w, ws, row, target, value, env)
+
+    def result_cells(
+        self, w: Any, ws: Any, row: int, target: Target, value: float, env: dict[str, float | None]
+    ) -> None:
+        """The measured result, the attainment and met or missed: formulas with cached values."""
+        t = catalog(w.lang)
+        assert target.actual_node is not None  # target_row wrote "no measure" otherwise
         actual = actual_of(target, env)
         result = assess(target.id, value, actual, target.polarity)
         ws.write_formula(
@@ -291,7 +301,10 @@ class CarriedAddon:
 # The summary
 
 
-def assessments(spec: Spec, report: Report) -> list[tuple[Target, Assessment | None]]:
+Results = list[tuple[Target, "Assessment | None"]]
+
+
+def assessments(spec: Spec, report: Report) -> Results:
     """Each carried target with its assessment (None: nothing measures it here)."""
     carried = report.carried
     if carried is None:
@@ -310,15 +323,25 @@ def assessments(spec: Spec, report: Report) -> list[tuple[Target, Assessment | N
 
 
 def summary_blocks(spec: Spec, report: Report, lang: str) -> list[Block]:
-    """目标达成情况 / Targets vs results: sentences, the table, and the carried plans with
-    their outcomes. Nothing for a workbook that carries no commitments."""
+    """目标达成情况 / Targets vs results: sentences, table, carried plans with their outcomes."""
     carried = report.carried
     if carried is None:
         return []
     t = catalog(lang)
     fmt = formatter(lang)
     results = assessments(spec, report)
-    out: list[Block] = [Heading(1, t("targets.docx_heading"))]
+    return [
+        Heading(1, t("targets.docx_heading")),
+        _targets_para(carried, results, t, fmt, lang),
+        *_targets_table(carried, results, t, fmt, lang),
+        *_plan_blocks(spec, carried, t, fmt, lang),
+    ]
+
+
+def _targets_para(
+    carried: Carried, results: Results, t: Catalog, fmt: NumberFormatter, lang: str
+) -> Para:
+    """How many targets were met, which were missed, which cannot be measured yet."""
     sentences = [
         t(
             "targets.intro",
@@ -350,41 +373,49 @@ def summary_blocks(spec: Spec, report: Report, lang: str) -> list[Block]:
     if pending:
         labels = t("targets.label_sep").join(typeset(tg.label(lang), lang) for tg in pending)
         sentences.append(t("targets.pending", n=len(pending), items=labels))
-    out.append(Para(typeset(t("docx.sentence_join").join(sentences), lang)))
-    rows: list[tuple[str, ...]] = []
+    return Para(typeset(t("docx.sentence_join").join(sentences), lang))
+
+
+def _targets_table(
+    carried: Carried, results: Results, t: Catalog, fmt: NumberFormatter, lang: str
+) -> list[Block]:
+    """Each target: the figure aimed at, the result, attainment and met or missed."""
     dash = t("targets.docx_pending")
+    rows: list[tuple[str, ...]] = []
     for tg, a in results:
-        target_value = carried.targets[tg.id]
+        label = typeset(tg.label(lang), lang)
+        aimed = fmt.value(carried.targets[tg.id], tg.format, table=True)
         if a is None:
-            rows.append(
-                (
-                    typeset(tg.label(lang), lang),
-                    fmt.value(target_value, tg.format, table=True),
-                    t("targets.no_measure"),
-                    dash,
-                    dash,
-                )
-            )
+            rows.append((label, aimed, t("targets.no_measure"), dash, dash))
             continue
         rows.append(
             (
-                typeset(tg.label(lang), lang),
-                fmt.value(target_value, tg.format, table=True),
+                label,
+                aimed,
                 dash if a.actual is None else fmt.value(a.actual, tg.format, table=True),
                 dash if a.attainment is None else fmt.value(a.attainment, "percent", table=True),
                 dash if a.met is None else t("targets.met" if a.met else "targets.missed"),
             )
         )
-    if rows:
-        out.append(
-            TableBlock(
-                caption=t("targets.docx_caption"),
-                header=tuple(t.list("targets.docx_header")),
-                rows=tuple(rows),
-                widths=(0.30, 0.19, 0.19, 0.16, 0.16),
-                centered=(False, True, True, True, True),
-            )
+    if not rows:
+        return []
+    return [
+        TableBlock(
+            caption=t("targets.docx_caption"),
+            header=tuple(t.list("targets.docx_header")),
+            rows=tuple(rows),
+            widths=(0.30, 0.19, 0.19, 0.16, 0.16),
+            centered=(False, True, True, True, True),
         )
+    ]
+
+
+def _plan_blocks(
+    spec: Spec, carried: Carried, t: Catalog, fmt: NumberFormatter, lang: str
+) -> list[Block]:
+    """Each carried plan table with the outcome the person noted beside each row."""
+    dash = t("targets.docx_pending")
+    out: list[Block] = []
     for table_id, plan in carried.tables.items():
         table = spec.item(table_id)
         assert isinstance(table, Table)

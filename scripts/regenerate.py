@@ -4,7 +4,8 @@ Run it after changing the spec, a locale catalogue, or anything that changes the
 summary on purpose (CONTRIBUTING.md says when). In order:
 
 1. the JSON copies of the spec and the catalogues (`python -m workbook.packagedata`);
-2. docs/blank-map.md, where each blank of the template lives (`python -m workbook.blankmap`);
+2. docs/blank-map.md, where each blank of the template lives (`python -m workbook.blankmap`),
+   and the reference tables of docs/spec.md, from the schema (`python -m workbook.specschema`);
 3. the golden files of tests/golden (the tests that compare against them, with
    OPSBOOK_UPDATE_GOLDEN=1);
 4. samples/ (`scripts/make_samples.py`), and with --previews its PNG pages, which need LibreOffice
@@ -28,6 +29,8 @@ GOLDEN_TESTS = [
     "tests/test_docx_writer.py",
     "tests/test_narrative_honesty.py",
 ]
+# Where docs/spec.md's generated reference begins (it runs to the end of the file).
+SPEC_REFERENCE_START = "### Top level"
 
 
 def _run(args: list[str], *, env: dict[str, str] | None = None, stdout: Path | None = None) -> None:
@@ -39,6 +42,18 @@ def _run(args: list[str], *, env: dict[str, str] | None = None, stdout: Path | N
     stdout.write_bytes(result.stdout)
 
 
+def _spec_reference(python: str) -> None:
+    """docs/spec.md ends with the schema's reference tables: rewrite them from the schema."""
+    doc = ROOT / "docs" / "spec.md"
+    print("+", python, "-m workbook.specschema >", doc.relative_to(ROOT), "(its end)", flush=True)
+    tables = subprocess.run(
+        [python, "-m", "workbook.specschema"], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout
+    text = doc.read_text(encoding="utf-8")
+    start = text.index(SPEC_REFERENCE_START)
+    doc.write_text(text[:start] + tables, encoding="utf-8")
+
+
 def main(argv: list[str]) -> int:
     python = sys.executable
     _run([python, "-m", "workbook.packagedata"])
@@ -46,6 +61,7 @@ def main(argv: list[str]) -> int:
         [python, "-m", "workbook.blankmap", "docs/template-zh-CN.md"],
         stdout=ROOT / "docs" / "blank-map.md",
     )
+    _spec_reference(python)
     env = dict(os.environ, OPSBOOK_UPDATE_GOLDEN="1")
     _run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *GOLDEN_TESTS], env=env)
     samples = [python, "scripts/make_samples.py"]

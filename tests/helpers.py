@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import Any
 
+import docx
+from docx.oxml.ns import qn
+from docx.oxml.parser import parse_xml
 from lxml import etree
 
 # Parts that legitimately vary between otherwise equal files are none today: XlsxWriter pins
@@ -62,3 +66,71 @@ def compare_packages(expected: bytes, actual: bytes) -> list[str]:
         elif exp[name] != act[name]:
             problems.append(f"{name}: binary content differs")
     return problems
+
+
+# Reading a Word summary back (golden tests, round trips)
+
+
+def _paragraph_markdown(paragraph: Any) -> str:
+    parts = []
+    for run in paragraph.runs:
+        text = run.text
+        if text.strip() and run.bold and paragraph.style.name not in _HEADING_MARKS:
+            stripped = text.rstrip()
+            parts.append(f"**{stripped}**{text[len(stripped) :]}")
+        else:
+            parts.append(text)
+    return "".join(parts)
+
+
+_HEADING_MARKS = {"Title": "# ", "Heading 1": "## ", "Heading 2": "### "}
+
+
+def _iter_blocks(document: Any) -> Iterator[Any]:
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    for child in document.element.body.iterchildren():
+        if child.tag == qn("w:p"):
+            yield Paragraph(child, document)
+        elif child.tag == qn("w:tbl"):
+            yield Table(child, document)
+
+
+def summary_text(data: bytes) -> str:
+    """A summary as Markdown-like text: header and footer, then headings (#), paragraphs
+    (bold leads as **…**), captions and tables (| a | b |), in document order."""
+    document = docx.Document(io.BytesIO(data))
+    lines: list[str] = []
+    section = document.sections[0]
+    for label, part in (("header", section.header), ("footer", section.footer)):
+        text = " ".join(p.text for p in part.paragraphs if p.text)
+        lines.append(f"[{label}] {text}")
+    lines.append("")
+    for block in _iter_blocks(document):
+        if hasattr(block, "rows"):
+            for row in block.rows:
+                lines.append("| " + " | ".join(c.text.replace("\n", " ") for c in row.cells) + " |")
+            lines.append("")
+            continue
+        text = _paragraph_markdown(block)
+        if not text:
+            continue
+        mark = _HEADING_MARKS.get(block.style.name, "")
+        lines.append(mark + text)
+        lines.append("")
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def iter_text_parts(data: bytes) -> Sequence[str]:
+    """Every piece of visible text of a summary: body, tables, headers, footers, properties."""
+    document = docx.Document(io.BytesIO(data))
+    texts: list[str] = []
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for name in archive.namelist():
+            if name.startswith("word/") and name.endswith(".xml"):
+                root = parse_xml(archive.read(name))
+                texts.extend(t.text or "" for t in root.iter(qn("w:t")))
+    cp = document.core_properties
+    texts.extend([cp.title or "", cp.author or "", cp.subject or "", cp.comments or ""])
+    return texts

@@ -14,7 +14,6 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from generator.docx_writer import summary_text
 from generator.xlsx_writer import build_workbook
 from opsbook.batch import render_many
 from opsbook.cli.batch import render_batch
@@ -23,6 +22,7 @@ from opsbook.intake import Source, discover
 from opsbook.jobs import run_pool
 from opsbook.results import BatchResult, BatchSummary, summarize
 from opsbook.sample import sample_values
+from tests.helpers import summary_text
 from workbook.i18n import catalog
 from workbook.spec import load
 

@@ -19,11 +19,12 @@ from pptx.chart.chart import Chart
 from pptx.enum.chart import XL_CHART_TYPE
 from pptx.oxml import parse_xml
 
-from generator.docx_writer import build_summary, summary_text
+from generator.docx_writer import build_summary
 from generator.xlsx_writer import build_workbook
 from opsbook.cli import main
 from opsbook.sample import sample_values
 from opsbook.team.rollup import rollup
+from tests.helpers import summary_text
 from tests.lo import LibreOffice, pdf_page_count, pdf_text, pdf_to_png
 from tests.test_docx_writer import SPEC, sample_report
 from workbook.report import Report

@@ -17,10 +17,11 @@ import pytest
 from docx.shared import Cm, Pt
 from lxml import etree
 
-from generator.docx_writer import build_summary, iter_text_parts, summary_text
+from generator.docx_writer import build_summary
 from generator.narrative import outline, typeset
 from generator.xlsx_writer import build_workbook
 from opsbook.sample import sample_values
+from tests.helpers import iter_text_parts, summary_text
 from tests.lo import LibreOffice, pdf_page_count, pdf_text
 from workbook import spec as spec_mod
 from workbook.calc import compute_kpis
@@ -594,3 +595,24 @@ def test_marked_missing_figures_keep_their_movement_word() -> None:
         "其中新品贡献占比从【待补充：新品GMV占比（上期）】变为【待补充：新品GMV占比（本期）】"
         in text
     )
+
+
+def test_the_writers_find_store_period_author_and_date_by_their_roles() -> None:
+    """The spec's [roles] name the fields the header, meta lines and properties show: a spec
+    that names none shows only the title and falls back to the fixed date."""
+    import dataclasses
+
+    no_roles = dataclasses.replace(SPEC, roles={})
+    report = sample_report("zh-CN")
+    data = build_summary(no_roles, report, lang="zh-CN")
+    document = docx.Document(io.BytesIO(data))
+    header = " ".join(p.text for p in document.sections[0].header.paragraphs)
+    assert header == typeset(SPEC.title("zh-CN"), "zh-CN")
+    text = summary_text(data)
+    assert "店铺：" not in text and "填写人：" not in text
+    assert document.core_properties.author == "opsbook"  # docx.default_author
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        assert {i.date_time for i in zf.infolist()} == {(2026, 1, 1, 0, 0, 0)}
+    # The same report with the roles: the store in the header, the report's own date.
+    with_roles = docx.Document(io.BytesIO(build_summary(SPEC, report, lang="zh-CN")))
+    assert str(report.fields["store_name"]) in with_roles.sections[0].header.paragraphs[0].text

@@ -39,8 +39,8 @@ def test_an_english_rollup_names_a_broken_file_in_english(tmp_path: Path, lang: 
 
 
 def test_an_english_rollup_document_names_a_broken_file_in_english(tmp_path: Path) -> None:
-    from generator.docx_writer import summary_text
     from opsbook.team.rollup import rollup
+    from tests.helpers import summary_text
 
     team = team_with_broken_file(tmp_path / "team")
     result = rollup([team], jobs=1)  # no language asked: the workbooks' own (English)

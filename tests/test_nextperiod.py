@@ -14,12 +14,12 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from generator.docx_writer import summary_text
 from generator.xlsx_writer import build_workbook
 from opsbook.api import render
 from opsbook.cli import main
 from opsbook.nextperiod import build_next, next_workbook
 from opsbook.sample import sample_values
+from tests.helpers import summary_text
 from tests.lo import LibreOffice
 from tests.test_libreoffice import (
     NUMERIC_FIELDS,

@@ -162,3 +162,23 @@ def test_chinese_money_is_within_rounding_of_the_value(value: float) -> None:
     # At most half a unit of the last kept digit: 0.005万 = ¥50 below 100万, 0.05万 = ¥500 above.
     tolerance = 0.005 if scale == 1 else (0.005 if float(text.rstrip("亿万")) < 100 else 0.05)
     assert abs(shown - value) <= tolerance * scale + 1e-6 * max(value, 1)
+
+
+def test_a_spec_limit_reads_as_the_spec_gives_it() -> None:
+    """The data validation message's limits: exact, with separators; percent as a percentage."""
+    from generator.numfmt import limit_text
+
+    assert limit_text(1_000_000, "count") == "1,000,000"
+    assert limit_text(0.5, "number") == "0.5"
+    assert limit_text(1234.25, "money") == "1,234.25"
+    assert limit_text(1, "percent") == "100%"
+    assert limit_text(0.125, "percent") == "12.5%"
+
+
+def test_a_chart_number_is_exact_and_plain() -> None:
+    from generator.numfmt import xml_number
+
+    assert xml_number(12.0) == "12"
+    assert xml_number(1234567) == "1234567"
+    assert xml_number(0.125) == "0.125"
+    assert xml_number(-3.5) == "-3.5"

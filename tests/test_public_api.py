@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 import opsbook
-from generator.docx_writer import summary_text
 from generator.xlsx_writer import build_workbook
 from opsbook.sample import sample_values
+from tests.helpers import summary_text
 from workbook.errors import ExitCode, OpsbookError, UsageProblem
 from workbook.report import Report
 from workbook.spec import load

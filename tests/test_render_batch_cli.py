@@ -9,10 +9,10 @@ import docx
 import pytest
 from click.testing import CliRunner
 
-from generator.docx_writer import summary_text
 from generator.xlsx_writer import build_workbook
 from opsbook.cli import main
 from opsbook.sample import sample_values
+from tests.helpers import summary_text
 from workbook.spec import load
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"

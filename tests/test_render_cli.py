@@ -10,11 +10,11 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from generator.docx_writer import summary_text
 from generator.xlsx_writer import build_workbook
 from opsbook.api import render
 from opsbook.cli import main
 from opsbook.sample import sample_values
+from tests.helpers import summary_text
 from workbook.spec import load
 
 SPEC = load()

@@ -13,7 +13,6 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from generator.docx_writer import summary_text
 from generator.xlsx_writer import build_workbook
 from opsbook.api import check
 from opsbook.cli import main
@@ -21,6 +20,7 @@ from opsbook.identity import is_rollup_workbook
 from opsbook.sample import sample_values
 from opsbook.team.rollup import rollup
 from opsbook.team.roster import RosterEntry, read_roster
+from tests.helpers import summary_text
 from workbook.calc import compute_kpis
 from workbook.errors import ExitCode, OpsbookError, UnreadableFile
 from workbook.reader import read_workbook

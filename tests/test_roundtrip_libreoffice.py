@@ -13,10 +13,10 @@ from typing import Any
 import openpyxl
 import pytest
 
-from generator.docx_writer import summary_text
 from generator.xlsx_writer import build_workbook
 from opsbook import api
 from opsbook.sample import sample_values
+from tests.helpers import summary_text
 from tests.lo import LibreOffice
 from workbook.spec import load
 

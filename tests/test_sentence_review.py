@@ -10,8 +10,9 @@ from typing import Any
 import openpyxl
 import pytest
 
-from generator.docx_writer import build_summary, summary_text
+from generator.docx_writer import build_summary
 from generator.xlsx_writer import build_workbook
+from tests.helpers import summary_text
 from tests.lo import LibreOffice
 from tests.test_narrative_honesty import EXAMPLES, figures_only
 from workbook.i18n import catalog

@@ -19,7 +19,6 @@ import pytest
 from click.testing import CliRunner
 from lxml import etree
 
-from generator.docx_writer import summary_text
 from generator.xlsx_writer import build_workbook
 from opsbook.api import render
 from opsbook.batch import render_many
@@ -27,6 +26,7 @@ from opsbook.cli import main
 from opsbook.mail import parse_sender
 from opsbook.team.rollup import rollup
 from opsbook.team.text import merged_items, same_precision
+from tests.helpers import summary_text
 from workbook.errors import OpsbookError, UsageProblem
 from workbook.spec import load
 

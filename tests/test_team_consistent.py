@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from generator.docx_writer import summary_text
 from generator.xlsx_writer import build_workbook
 from opsbook.team.rollup import rollup
+from tests.helpers import summary_text
 from workbook.spec import load
 
 

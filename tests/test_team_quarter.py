@@ -17,10 +17,10 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from generator.docx_writer import summary_text
 from generator.xlsx_writer import build_workbook
 from opsbook.api import check
 from opsbook.cli import main
+from tests.helpers import summary_text
 from tests.lo import LibreOffice
 from workbook.reader import read_workbook
 from workbook.spec import load

@@ -14,11 +14,11 @@ import pytest
 from click.testing import CliRunner
 from pptx.enum.chart import XL_CHART_TYPE
 
-from generator.docx_writer import summary_text
 from generator.xlsx_writer import build_workbook
 from opsbook.cli import main
 from opsbook.sample import sample_values
 from opsbook.trend import figure_ids, trend
+from tests.helpers import summary_text
 from tests.lo import LibreOffice, pdf_page_count, pdf_text
 from tests.test_docx_charts import (
     CT_CHART,

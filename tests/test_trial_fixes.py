@@ -11,10 +11,10 @@ from pathlib import Path
 import openpyxl
 from lxml import etree
 
-from generator.docx_writer import summary_text
 from generator.xlsx_writer import build_workbook
 from opsbook.team.rollup import rollup
 from opsbook.trend import trend
+from tests.helpers import summary_text
 from tests.test_trend import write_quarters
 from workbook.spec import load
 

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from generator.docx_writer import summary_text
 from opsbook import api
 from opsbook.cli import main
 from opsbook.sample import sample_values
+from tests.helpers import summary_text
 from tests.lo import LibreOffice
 from tests.test_reader import build_blank, fill_with_openpyxl, load_wb, where
 from workbook.reader import read_workbook

@@ -14,6 +14,7 @@ from typing import Any
 
 from workbook import speccheck, specschema
 from workbook.packagedata import load_toml, package_file, parse_toml
+from workbook.speccheck import figure_kind
 from workbook.specload import build
 from workbook.specmodel import (
     DEFAULT_TEMPLATE,
@@ -73,6 +74,7 @@ __all__ = [
     "Target",
     "Text",
     "Variant",
+    "figure_kind",
     "from_dict",
     "load",
     "load_path",

@@ -19,17 +19,10 @@ KpiFormat = Literal["percent", "money", "count", "number", "ratio", "change", "p
 # The precision at which figures are shown and compared: (factor, decimal places) of the value
 # as a person reads it. Two values equal at this precision are "flat" (持平); a pair that
 # differs here is printed with enough decimals to show it (numfmt.NumberFormatter.pair).
-SHOWN_PRECISION: Mapping[str, tuple[int, int]] = MappingProxyType(
-    {
-        "percent": (100, 2),
-        "change": (100, 2),
-        "pp": (1, 1),
-        "money": (1, 2),
-        "count": (1, 0),
-        "number": (1, 2),
-        "ratio": (1, 2),
-    }
-)
+SHOWN_PRECISION: Mapping[str, tuple[int, int]] = MappingProxyType({
+    "percent": (100, 2), "change": (100, 2), "pp": (1, 1), "money": (1, 2), "count": (1, 0),
+    "number": (1, 2), "ratio": (1, 2),
+})  # fmt: skip
 # Direction functions of sentence conditions, expanded to round() comparisons at that precision.
 DIRECTIONS: Mapping[str, str] = MappingProxyType({"up": ">", "down": "<", "flat": "="})
 
@@ -37,7 +30,10 @@ _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 # The field types that hold a number: what expressions, weights and checks may read.
 NUMERIC_TYPES: tuple[str, ...] = ("count", "money", "number", "percent")
 # The roles a spec may give its fields ([roles] in the TOML): what the code needs by meaning.
-ROLES = ("author", "department", "store", "business_scope", "period", "period_days", "core_goal")
+ROLES = (
+    "author", "department", "store", "business_scope", "period", "period_days", "core_goal",
+    "report_date",
+)  # fmt: skip
 
 
 class SpecError(ValueError):

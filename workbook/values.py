@@ -60,6 +60,7 @@ ERROR_VALUES = frozenset(
     {
         "#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
         "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!",
+        "#PYTHON!", "#TIMEOUT!",
     }
 )  # fmt: skip
 _LIBREOFFICE_ERROR = re.compile(r"^Err:\d{3}$")
