@@ -25,14 +25,13 @@ from workbook.carried import (
     NAME_SOURCE,
     OUTCOME,
     Assessment,
-    Carried,
     assess,
     commitment_name,
     table_name,
     target_name,
 )
 from workbook.i18n import Catalog, catalog
-from workbook.report import Report
+from workbook.report import Carried, Report
 from workbook.spec import Field, Spec, Table, Target
 
 # Carried commitments: a cool blue-grey, unlike the yellow inputs and green KPIs.

@@ -22,9 +22,7 @@ LONG_MODULES: dict[str, str] = {
 }
 
 # Import cycles known and being removed, each as the sorted tuple of its modules.
-KNOWN_CYCLES: set[tuple[str, ...]] = {
-    ("workbook.carried", "workbook.report"),  # core branch
-}
+KNOWN_CYCLES: set[tuple[str, ...]] = set()
 
 # click, and what speaks for it, only in the command line.
 CLI_ONLY = ("click", "opsbook.cli")

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from workbook.report import FieldValue, TableRow
+from workbook.report import Carried, FieldValue, TableRow
 from workbook.values import clean_text
 
 NAME_SOURCE = "carried_source"
@@ -34,18 +34,6 @@ def commitment_name(field_id: str) -> str:
 
 def table_name(table_id: str) -> str:
     return f"carried_tbl_{table_id}"
-
-
-@dataclass(frozen=True)
-class Carried:
-    """What a workbook carries from the period before: where from, targets, commitments, plan."""
-
-    source: str  # the file name of last period's workbook
-    period: str  # the period the commitments were made in, as that workbook wrote it
-    targets: Mapping[str, float] = field(default_factory=dict)  # target id -> value to reach
-    commitments: Mapping[str, float] = field(default_factory=dict)  # field id -> as written
-    # table id -> the plan's rows, each with OUTCOME: what this period says came of it
-    tables: Mapping[str, tuple[TableRow, ...]] = field(default_factory=dict)
 
 
 def _number(value: Any) -> float | None:

@@ -7,13 +7,14 @@ from typing import Any
 
 from workbook import carried as carried_mod
 from workbook import values as v
-from workbook.carried import NAME_SOURCE, Carried
+from workbook.carried import NAME_SOURCE
 from workbook.i18n import LANGS, catalog
 from workbook.layout import normalize_label
 from workbook.locate import Where, cell_address
 from workbook.readcells import Cells
 from workbook.report import (
     CHOICES,
+    Carried,
     SentenceChoice,
 )
 from workbook.shown import show

@@ -6,13 +6,11 @@ The reader builds it from a workbook; the Word writer, `check` and `export` cons
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from workbook.i18n import catalog
-
-if TYPE_CHECKING:
-    from workbook.carried import Carried
 
 Severity = Literal["error", "warning", "info"]
 # What the person chose for a summary sentence on its sheet (docs/narrative.md): "auto" the
@@ -20,6 +18,19 @@ Severity = Literal["error", "warning", "info"]
 CHOICES = ("auto", "keep", "drop", "rewrite")
 FieldValue = float | int | str | dt.date | None
 TableRow = dict[str, FieldValue]
+
+
+@dataclass(frozen=True)
+class Carried:
+    """What a workbook carries from the period before (`opsbook next`, workbook.carried): where
+    from, targets, commitments, plan."""
+
+    source: str  # the file name of last period's workbook
+    period: str  # the period the commitments were made in, as that workbook wrote it
+    targets: Mapping[str, float] = field(default_factory=dict)  # target id -> value to reach
+    commitments: Mapping[str, float] = field(default_factory=dict)  # field id -> as written
+    # table id -> the plan's rows, each with an outcome: what this period says came of it
+    tables: Mapping[str, tuple[TableRow, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
