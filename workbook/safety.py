@@ -44,9 +44,9 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-import openpyxl
 from openpyxl.workbook.workbook import Workbook
 
+from workbook import fastload
 from workbook.errors import OpsbookError, UnreadableFile, UnsafeFile
 
 MiB = 1024 * 1024
@@ -752,9 +752,7 @@ def load_checked(checked: Checked, path: Path, *, data_only: bool) -> Workbook:
             # openpyxl warns about extensions it drops (data validation lists, slicers...): those
             # are not errors for a reader.
             warnings.simplefilter("ignore")
-            return openpyxl.load_workbook(
-                io.BytesIO(checked.data), data_only=data_only, keep_links=False, keep_vba=False
-            )
+            return fastload.load(checked.data, data_only=data_only)  # see workbook/fastload.py
     except MemoryError as exc:
         raise UnsafeFile("unsafe.memory", path=path) from exc
     except Exception as exc:  # any parser failure on untrusted input is a damaged file
