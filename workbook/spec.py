@@ -340,7 +340,8 @@ class Target:
 
 
 # The roles a spec may give its fields ([roles] in the TOML): what the code needs by meaning.
-ROLES = ("author", "department", "store", "business_scope", "period", "period_days", "core_goal")
+ROLES = ("author", "department", "store", "business_scope", "period", "period_days", "core_goal",
+         "report_date")  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -138,9 +138,14 @@ def convert_job(data: bytes, name: str) -> Converted | Failure:
     except OpsbookError as exc:
         return Failure.of(exc)
     spec = spec_mod.load()
-    person_field = spec.rollup.person or "author"
-    store = _text(report.fields.get("store_name"))
-    person = _text(report.fields.get(person_field)) or store or name.rsplit(".", 1)[0]
+
+    def role(name: str) -> str:
+        id_ = spec.role(name)
+        return _text(report.fields.get(id_)) if id_ is not None else ""
+
+    store = role("store")
+    person_id = spec.rollup.person or spec.role("author")
+    person = _text(report.fields.get(person_id or "")) or store or name.rsplit(".", 1)[0]
     from opsbook.rollup import person_from_report
 
     filled = person_from_report(spec, report, 0).filled  # the roll-up's own "blank" test
@@ -150,7 +155,7 @@ def convert_job(data: bytes, name: str) -> Converted | Failure:
         person=person,
         person_key=person_key(person),
         store_name=store,
-        period_text=_text(report.fields.get("period")),
+        period_text=role("period"),
         errors=len(report.errors),
         warnings=len(report.warnings),
         blank=filled == 0,
