@@ -204,6 +204,47 @@ def test_an_unknown_attribute_on_a_merge_is_left_to_openpyxl(
     assert_same(monkeypatch, data)
 
 
+def lean_parts(data: bytes) -> dict[str, bytes]:
+    return badfiles.zip_parts(fastload.lean_copy(data).data)
+
+
+def test_the_lean_copy_has_no_merges_or_validations_for_openpyxl() -> None:
+    data = (ROOT / "samples" / "sample-zh-CN.xlsx").read_bytes()
+    sheets = {k: v for k, v in lean_parts(data).items() if k.startswith("xl/worksheets/sheet")}
+    assert sum(b"<dataValidation " in v for v in badfiles.zip_parts(data).values()) >= 5
+    assert not any(b"mergeCells" in v or b"dataValidations" in v for v in sheets.values())
+
+
+VALIDATION_EDITS: dict[str, Callable[[etree._Element], None]] = {
+    "unknown_type": lambda dv: dv.set("type", "everything"),
+    "unknown_attribute": lambda dv: dv.set("colour", "red"),
+    "bad_range": lambda dv: dv.set("sqref", "B2:A1 C3"),
+    "odd_child": lambda dv: etree.SubElement(dv, f"{MAIN}formula3").__setattr__("text", "1"),
+    "none_type": lambda dv: dv.set("type", "none"),
+    "many_ranges": lambda dv: dv.set("sqref", "B2:B9 D4 F1:G2"),
+}
+
+
+@pytest.mark.parametrize("edit", sorted(VALIDATION_EDITS))
+def test_validations_the_lean_path_cannot_vouch_for_go_to_openpyxl(
+    monkeypatch: pytest.MonkeyPatch, edit: str
+) -> None:
+    """A validation openpyxl refuses stays in the lean copy, so the file is refused alike; one
+    it reads is taken out."""
+    sheet, _ = input_sheet()
+
+    def change(root: etree._Element) -> None:
+        dv = root.find(f"{MAIN}dataValidations/{MAIN}dataValidation")
+        assert dv is not None
+        VALIDATION_EDITS[edit](dv)
+
+    data = edit_sheet(badfiles.sample_bytes(), sheet, change)
+    part = badfiles._sheet_parts(badfiles.zip_parts(data))[sheet]
+    kept = b"dataValidations" in lean_parts(data)[part]
+    assert kept == (edit not in ("none_type", "many_ranges"))
+    assert_same(monkeypatch, data)
+
+
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
 def test_libreoffice_resaved_workbooks_read_alike(
     monkeypatch: pytest.MonkeyPatch, libreoffice: LibreOffice, tmp_path: Path, lang: str
