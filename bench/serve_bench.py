@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import queue
+import resource
 import socket
 import statistics
 import subprocess
@@ -31,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench import _pss, _rss, _tree, machine, make_inputs, opsbook_command
 
 MB = 1024 * 1024
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -52,28 +54,47 @@ class Sampler(threading.Thread):
             time.sleep(0.05)
 
 
+def _cpu(pid: int) -> float:
+    """User + system CPU seconds of one live process (its own, not its reaped children's)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def tree_cpu(root: int) -> float:
+    """CPU seconds of a process tree's live processes (the server and its workers)."""
+    return sum(_cpu(pid) for pid in _tree(root))
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def cli_batch(paths: list[Path], workdir: Path, workers: int) -> tuple[float, int]:
-    """Seconds for `opsbook render FOLDER --outdir OUT --jobs W`, and its peak RSS."""
+def cli_batch(paths: list[Path], workdir: Path, workers: int) -> tuple[float, int, float]:
+    """Seconds for `opsbook render FOLDER --outdir OUT --jobs W`, its peak RSS, and its CPU
+    seconds (its workers included: it reaps them before it exits)."""
     out = workdir / "cli-out"
     argv = [*opsbook_command(), "render", str(paths[0].parent), "--outdir", str(out),
             "--jobs", str(workers)]  # fmt: skip
     start = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     sampler = Sampler(proc.pid)
     sampler.start()
     proc.wait()
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     sampler.done.set()
     sampler.join()
     if proc.returncode != 0:
         raise SystemExit(f"the CLI batch failed ({proc.returncode})")
-    return elapsed, sampler.peak_rss
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, sampler.peak_rss, cpu
 
 
 def serve_load(
@@ -128,6 +149,7 @@ def serve_load(
 
         sampler = Sampler(server.pid)
         sampler.start()
+        cpu_before = tree_cpu(server.pid)
         start = time.perf_counter()
         threads = [threading.Thread(target=client) for _ in range(clients)]
         for t in threads:
@@ -135,6 +157,7 @@ def serve_load(
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - start
+        cpu = tree_cpu(server.pid) - cpu_before
         sampler.done.set()
         sampler.join()
     finally:
@@ -151,6 +174,7 @@ def serve_load(
         "errors": len(errors),
         "peak_rss": sampler.peak_rss,
         "peak_pss": sampler.peak_pss,
+        "cpu": cpu,
     }
 
 
@@ -165,9 +189,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="opsbook-serve-bench-") as tmp:
         workdir = Path(tmp)
         paths = make_inputs(workdir / "in", args.n)
-        batch_s, batch_rss = cli_batch(paths, workdir, args.workers)
+        batch_s, batch_rss, batch_cpu = cli_batch(paths, workdir, args.workers)
         load = serve_load(paths, workdir, args.workers, args.clients)
-        batch_after_s, _ = cli_batch(paths, workdir / "again", args.workers)
+        batch_after_s, _, batch_after_cpu = cli_batch(paths, workdir / "again", args.workers)
     batch_tp = args.n / statistics.mean([batch_s, batch_after_s])
     ratio = float(load["throughput"]) / batch_tp
     rows = [
@@ -177,6 +201,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("CLI batch throughput (workbooks/s, mean of before and after)",
          f"{batch_tp:.1f} ({batch_s:.1f} s, {batch_after_s:.1f} s)", ""),
         ("server / CLI batch", f"{ratio:.0%}", ">= 80%"),
+        ("CPU s per upload, server + workers", f"{float(load['cpu']) / args.n:.3f}", ""),
+        ("CPU s per workbook, CLI batch (mean of before and after)",
+         f"{(batch_cpu + batch_after_cpu) / (2 * args.n):.3f}", ""),
         ("latency p50 (s)", f"{load['p50']:.2f}", ""),
         ("latency p95 (s)", f"{load['p95']:.2f}", "< 2 s"),
         ("latency max (s)", f"{load['max']:.2f}", ""),

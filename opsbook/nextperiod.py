@@ -25,19 +25,28 @@ from workbook.reader import read_workbook
 from workbook.report import Report
 from workbook.spec import Spec, previous_links
 
-# Who and what a workbook is about: the same next period.
-CARRIED_FIELDS = ("author", "department", "store_name", "business_scope")
+# Who and what a workbook is about, by role (the spec's [roles] names their fields): the same
+# next period.
+CARRIED_ROLES = ("author", "department", "store", "business_scope")
 
 
-def advance(report: Report, path: Path, lang: str, period: str | None) -> tuple[str, int | None]:
+def role_value(spec: Spec, report: Report, role: str) -> Any:
+    """The value of the field playing a role (None when the spec has no such field)."""
+    id_ = spec.role(role)
+    return report.fields.get(id_) if id_ is not None else None
+
+
+def advance(
+    spec: Spec, report: Report, path: Path, lang: str, period: str | None
+) -> tuple[str, int | None]:
     """The next period's text and days: --period as given, else this period advanced."""
     if period:
         parsed = parse_period(period)
         return period, parsed.days if parsed is not None else None
-    text = report.fields.get("period")
+    text = role_value(spec, report, "period")
     if not isinstance(text, str) or not text.strip():
         raise UsageProblem("next.no_period_blank", path=path)
-    date = report.fields.get("report_date")
+    date = role_value(spec, report, "report_date")
     year = date.year if isinstance(date, dt.date) else None
     current = parse_period(text, default_year=year)
     try:
@@ -52,16 +61,19 @@ def advance(report: Report, path: Path, lang: str, period: str | None) -> tuple[
 def next_values(spec: Spec, report: Report, period: str, days: int | None) -> dict[str, Any]:
     """The next workbook's pre-filled values (the carried commitments are separate)."""
     values: dict[str, Any] = {}
-    for id_ in CARRIED_FIELDS:
-        if spec.has(id_) and report.fields.get(id_) not in (None, ""):
+    for role in CARRIED_ROLES:
+        id_ = spec.role(role)
+        if id_ is not None and report.fields.get(id_) not in (None, ""):
             values[id_] = report.fields[id_]
     for prev, current in previous_links(spec).items():
         value = report.fields.get(current)
         if isinstance(value, int | float) and not isinstance(value, bool):
             values[prev] = value
-    values["period"] = period
-    if days is not None:
-        values["period_days"] = days
+    period_id, days_id = spec.role("period"), spec.role("period_days")
+    if period_id is not None:
+        values[period_id] = period
+    if days is not None and days_id is not None:
+        values[days_id] = days
     return values
 
 
@@ -91,11 +103,11 @@ def build_next(
     spec = spec_mod.load()
     report = read_workbook(path, spec)
     lang = normalize_lang(lang or report.lang)
-    text, days = advance(report, path, lang, period)
+    text, days = advance(spec, report, path, lang, period)
     values = next_values(spec, report, text, days)
     carried = carry(spec, report, name or path.name)
     data = build_workbook(spec, lang, values, addons=(CarriedAddon(spec, carried),))
-    store, author = report.fields.get("store_name"), report.fields.get("author")
+    store, author = role_value(spec, report, "store"), role_value(spec, report, "author")
     return NextWorkbook(
         data=data,
         lang=lang,
@@ -149,6 +161,19 @@ class NextResult:
         return self.output is not None
 
 
+def _unique(folder: Path, name: str, taken: set[str]) -> Path:
+    """folder/name, or folder/name_2.xlsx, _3 ... when a workbook of this batch took it."""
+    stem, suffix = name[: -len(".xlsx")], ".xlsx"
+    key = os.path.normcase(str(folder / name))
+    n = 1
+    while key in taken:
+        n += 1
+        name = f"{stem}_{n}{suffix}"
+        key = os.path.normcase(str(folder / name))
+    taken.add(key)
+    return folder / name
+
+
 def next_many(
     paths: Iterable[Path],
     *,
@@ -181,16 +206,7 @@ def next_many(
             try:
                 book = build_next(found.path, name=found.attachment or found.path.name)
                 folder = outdir if outdir is not None else found.origin.parent
-                name = default_name(book, with_author=True)
-                stem, suffix = name[: -len(".xlsx")], ".xlsx"
-                key = os.path.normcase(str(folder / name))
-                n = 1
-                while key in taken:
-                    n += 1
-                    name = f"{stem}_{n}{suffix}"
-                    key = os.path.normcase(str(folder / name))
-                taken.add(key)
-                target = folder / name
+                target = _unique(folder, default_name(book, with_author=True), taken)
                 check_output(target, force=force, inputs=(found.origin,))
                 write_atomic(target, book.data, force=force, inputs=(found.origin,))
             except OpsbookError as exc:

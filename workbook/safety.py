@@ -29,15 +29,15 @@ declared-size caps also bind openpyxl.
 from __future__ import annotations
 
 import io
+import threading
 import warnings
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import openpyxl
 from openpyxl.workbook.workbook import Workbook
 
-from workbook import limits
+from workbook import fastload, limits
 from workbook.errors import UnreadableFile, UnsafeFile
 from workbook.sniff import (
     ZIP_END,
@@ -160,6 +160,9 @@ def open_checked_bytes(data: bytes, path: Path, *, data_only: bool) -> tuple[Wor
     return load_checked(checked, path, data_only=data_only), checked
 
 
+_WARNINGS_LOCK = threading.Lock()
+
+
 def load_checked(checked: Checked, path: Path, *, data_only: bool) -> Workbook:
     """openpyxl's workbook from bytes that passed preflight (path only names the file in
     messages). A caller that needs the package again (cached results, say) can read
@@ -168,13 +171,13 @@ def load_checked(checked: Checked, path: Path, *, data_only: bool) -> Workbook:
     from defusedxml import DefusedXmlException
 
     try:
-        with warnings.catch_warnings():
+        # catch_warnings swaps the process's filter list: two threads inside it at once can leave
+        # the wrong list behind, so loads take turns (pure Python under the GIL, little lost).
+        with _WARNINGS_LOCK, warnings.catch_warnings():
             # openpyxl warns about extensions it drops (data validation lists, slicers...): those
             # are not errors for a reader.
             warnings.simplefilter("ignore")
-            return openpyxl.load_workbook(
-                io.BytesIO(checked.data), data_only=data_only, keep_links=False, keep_vba=False
-            )
+            return fastload.load(checked.data, data_only=data_only)  # see workbook/fastload.py
     except MemoryError as exc:
         raise UnsafeFile("unsafe.memory", path=path) from exc
     except Exception as exc:  # any parser failure on untrusted input is a damaged file

@@ -7,8 +7,12 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from opsbook.serve.security import new_token, token_hash
+
+if TYPE_CHECKING:
+    from opsbook.serve.store import Store
 
 TOKEN_KEY = "lead_token_sha256"
 SECRET_KEY = "session_secret"
@@ -22,6 +26,17 @@ class Started:
     store: str
     new_token: str | None  # the lead's token, created now: shown once, never again
     token_from_env: bool
+
+
+def lead_token(store: Store) -> tuple[str, str | None, bool]:
+    """The hash of the lead's token as stored, the token itself when made now (shown once),
+    and whether it came from OPSBOOK_LEAD_TOKEN (which replaces the stored one)."""
+    env_token = os.environ.get(TOKEN_ENV, "").strip()
+    if env_token:
+        return store.set_setting(TOKEN_KEY, token_hash(env_token), replace=True), None, True
+    candidate = new_token()
+    stored = store.set_setting(TOKEN_KEY, token_hash(candidate), replace=False)
+    return stored, (candidate if stored == token_hash(candidate) else None), False
 
 
 def serve(
@@ -52,15 +67,7 @@ def serve(
         where = str(data) if db is None else db.split("@")[-1]
         reason = " ".join(str(exc).split())[:200]
         raise OutputError("serve.store", where=where, reason=reason) from exc
-    created: str | None = None
-    env_token = os.environ.get(TOKEN_ENV, "").strip()
-    if env_token:
-        stored = store.set_setting(TOKEN_KEY, token_hash(env_token), replace=True)
-    else:
-        candidate = new_token()
-        stored = store.set_setting(TOKEN_KEY, token_hash(candidate), replace=False)
-        if stored == token_hash(candidate):
-            created = candidate
+    stored, created, from_env = lead_token(store)
     secret = store.set_setting(SECRET_KEY, secrets.token_hex(32), replace=False)
     settings = Settings(
         workers=workers or os.cpu_count() or 1,
@@ -69,7 +76,7 @@ def serve(
         max_upload_mb=max_upload_mb,
     )
     server = Server(store, settings, secret, stored)
-    announce(Started(store.description, created, bool(env_token)))
+    announce(Started(store.description, created, from_env))
     uvicorn.run(
         guarded(server),
         host=host,

@@ -2,8 +2,9 @@
 the web layer goes through this module, so a change of the API touches one file.
 
 The *_job functions run in the conversion processes (opsbook/serve/pool.py): their arguments
-and results are plain, picklable data. Messages are kept in every locale, so the web layer
-picks the language of each answer (localized at the edge).
+and results are plain, picklable data. An error travels as its message key and values, and the
+web layer words it in the language of each answer (localized at the edge); the issues of a
+stored submission are kept in every locale, since the store keeps them for later pages.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import io
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any
 
 from opsbook import api
 from workbook import spec as spec_mod
-from workbook.errors import ExitCode, OpsbookError, UnsafeFile
+from workbook.errors import ExitCode, OpsbookError
 from workbook.i18n import LANGS, catalog
 from workbook.period import Period, parse_period
 from workbook.report import Report
@@ -28,15 +30,16 @@ NO_PERIOD = "-"  # the key of workbooks whose period is left empty
 
 @dataclass(frozen=True)
 class Failure:
-    """An error a user caused, in every locale, with the CLI's exit code."""
+    """An error a user caused: its message key (errors.<key>) and values, with the CLI's exit
+    code."""
 
     key: str
     exit_code: int
-    messages: dict[str, str]
+    params: dict[str, object] = field(default_factory=dict)
 
     @classmethod
     def of(cls, exc: OpsbookError) -> Failure:
-        return cls(exc.key, int(exc.exit_code), {lang: exc.message(lang) for lang in LANGS})
+        return cls(exc.key, int(exc.exit_code), {k: _plain(v) for k, v in exc.params.items()})
 
     @property
     def too_large(self) -> bool:
@@ -60,6 +63,14 @@ class Converted:
     kpis: dict[str, float | None] = field(default_factory=dict)
     lang: str = "zh-CN"
     sha256: str = ""
+
+
+def _plain(value: object) -> object:
+    """A message value as it crosses from a conversion process: itself when plain data, else
+    its text (what the message would show of it)."""
+    if value is None or isinstance(value, str | int | float | bool | PurePath):
+        return value
+    return str(value)
 
 
 def person_key(name: str) -> str:
@@ -127,9 +138,14 @@ def convert_job(data: bytes, name: str) -> Converted | Failure:
     except OpsbookError as exc:
         return Failure.of(exc)
     spec = spec_mod.load()
-    person_field = spec.rollup.person or "author"
-    store = _text(report.fields.get("store_name"))
-    person = _text(report.fields.get(person_field)) or store or name.rsplit(".", 1)[0]
+
+    def role(name: str) -> str:
+        id_ = spec.role(name)
+        return _text(report.fields.get(id_)) if id_ is not None else ""
+
+    store = role("store")
+    person_id = spec.rollup.person or spec.role("author")
+    person = _text(report.fields.get(person_id or "")) or store or name.rsplit(".", 1)[0]
     from opsbook.team.people import person_from_report
 
     filled = person_from_report(spec, report, 0).filled  # the roll-up's own "blank" test
@@ -139,7 +155,7 @@ def convert_job(data: bytes, name: str) -> Converted | Failure:
         person=person,
         person_key=person_key(person),
         store_name=store,
-        period_text=_text(report.fields.get("period")),
+        period_text=role("period"),
         errors=len(report.errors),
         warnings=len(report.warnings),
         blank=filled == 0,
@@ -233,9 +249,8 @@ def words(lang: str, key: str, **params: object) -> str:
 
 
 def too_large(limit_mb: float) -> Failure:
-    """The error for a body over the server's cap, in every locale."""
-    exc = UnsafeFile("serve.too_large", limit=f"{limit_mb:g}")
-    return Failure(exc.key, int(ExitCode.UNSAFE), {lang: exc.message(lang) for lang in LANGS})
+    """The error for a body over the server's cap."""
+    return Failure("serve.too_large", int(ExitCode.UNSAFE), {"limit": f"{limit_mb:g}"})
 
 
 def kpi_texts(kpis: dict[str, float | None], lang: str) -> list[tuple[str, str]]:

@@ -85,9 +85,10 @@ class Pool:
         self.in_flight += 1
         executor = self._executor
         try:
-            future = executor.submit(_then_collect, func, *args)
             limit = self.timeout * (1 + waiting_rounds)
             try:
+                # submit itself refuses once the executor knows a worker died between jobs
+                future = executor.submit(_then_collect, func, *args)
                 return await asyncio.wait_for(asyncio.wrap_future(future), limit)
             except asyncio.TimeoutError:
                 self._restart(executor)
