@@ -297,19 +297,17 @@ class SheetWriter:
 
     @property
     def percent_unit(self) -> str:
-        """The unit column of a percentage: the spec's "percent" unit, else "%"."""
-        return self.spec.unit_text("percent", self.lang) if "percent" in self.spec.units else "%"
+        """The unit column of a percentage: the spec's unit for the percent format, else "%"."""
+        unit = self.spec.format_units.get("percent")
+        return "%" if unit is None else self.spec.unit_text(unit, self.lang)
 
     def unit_text(self, unit: str | None) -> str:
         return self.spec.unit_text(unit, self.lang)
 
     def kpi_unit(self, k: Kpi) -> str:
-        if k.unit is not None:
-            return self.spec.unit_text(k.unit, self.lang)
-        if k.format in ("percent", "change"):
-            return self.percent_unit
-        if k.format == "money":
-            return self.spec.unit_text("yuan", self.lang)
-        if k.format == "ratio":
-            return self.spec.unit_text("ratio", self.lang)
-        return ""
+        """The unit column of a KPI: its own unit, else its format's (the spec's format_units);
+        a rate shows "%" even when the spec names no unit for it."""
+        unit = k.unit or self.spec.format_units.get(k.format)
+        if unit is None and k.format in ("percent", "change"):
+            return "%"
+        return self.spec.unit_text(unit, self.lang)

@@ -108,6 +108,15 @@ def test_an_unknown_role_target_and_role_are_named() -> None:
     assert _refused(data).startswith(f"{NAME}: roles: unknown key 'boss' (known: author,")
 
 
+def test_a_default_unit_of_an_unknown_unit_or_format_is_named() -> None:
+    data = _raw()
+    data["format_units"]["money"] = "dollars"
+    assert _refused(data) == f"{NAME}: format_units money: unknown unit 'dollars'"
+    data = _raw()
+    data["format_units"]["currency"] = "yuan"
+    assert _refused(data).startswith(f"{NAME}: format_units: unknown key 'currency'")
+
+
 def test_a_file_that_is_not_toml_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "broken.toml"
     path.write_text('id = "x"\nversion = \n', encoding="utf-8")

@@ -180,6 +180,9 @@ def _validate_lists(spec: Spec) -> None:
             raise SpecError(f"roles: unknown role {role!r} (known: {', '.join(ROLES)})")
         if not _is_field(spec, id_):
             raise SpecError(f"roles {role}: unknown field {id_!r}")
+    for kpi_format, unit in spec.format_units.items():
+        if unit not in spec.units:
+            raise SpecError(f"format_units {kpi_format}: unknown unit {unit!r}")
 
 
 def _is_field(spec: Spec, id_: str, type_: str | None = None) -> bool:

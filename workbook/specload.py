@@ -85,6 +85,7 @@ def build(data: Data) -> Spec:
         targets=tuple(_target(t) for t in data.get("targets", ())),
         carry_tables=ids(data.get("carry_tables", ())),
         roles=MappingProxyType({str(k): str(v) for k, v in data.get("roles", {}).items()}),
+        format_units=MappingProxyType(dict(data.get("format_units", {}))),
         _by_id=MappingProxyType(by_id),
     )
 

@@ -346,6 +346,7 @@ class Spec:
     carry_tables: tuple[str, ...] = ()  # plan tables the next period's workbook carries
     # role -> field id (ROLES): the fields code needs by meaning ("store"), not by id
     roles: Mapping[str, str] = field(default_factory=dict)
+    format_units: Mapping[str, str] = field(default_factory=dict)  # KPI format -> default unit
     _by_id: Mapping[str, Field | Kpi | Table] = field(
         repr=False, compare=False, default_factory=dict
     )

@@ -212,6 +212,7 @@ ROLLUP = {
     "kpis": _k("ids", "the per-person KPIs of the team summary"),
     "charts": _k("ids", "the team summary's per-person charts"),
 }
+FORMAT_UNIT_KEYS = {f: _k("id", f"the unit of a {f} KPI that names none") for f in KPI_FORMATS}
 ROLE_KEYS = {role: _k("id", f"the field that is the {role.replace('_', ' ')}") for role in ROLES}
 
 SCHEMA: Mapping[str, Key] = MappingProxyType({
@@ -234,6 +235,8 @@ SCHEMA: Mapping[str, Key] = MappingProxyType({
     "charts": _k("tables", "native charts", keys=CHART, item="chart"),
     "checks": _k("tables", "a part never above its whole", keys=CHECK, item="check"),
     "targets": _k("tables", "commitments checked a period later", keys=TARGET, item="target"),
+    "format_units": _k("table", "KPI format -> the unit it shows by default",
+                       keys=FORMAT_UNIT_KEYS),
     "roles": _k("table", "role -> the field playing it", keys=ROLE_KEYS),
     "rollup": _k("table", "team roll-up settings", keys=ROLLUP),
 })  # fmt: skip
