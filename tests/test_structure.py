@@ -113,6 +113,19 @@ def test_no_import_cycle() -> None:
     assert not gone, f"no longer cycles, delete them from KNOWN_CYCLES: {sorted(gone)}"
 
 
+def test_packages_import_one_way_opsbook_generator_workbook() -> None:
+    """workbook/ reads (no Office writing, no application); generator/ writes Office files from
+    it; opsbook/ is the application over both. No import goes back up."""
+    rank = {package: i for i, package in enumerate(("workbook", "generator", "opsbook"))}
+    upward = sorted(
+        f"{name} imports {target}"
+        for name, targets in graph().items()
+        for target in targets
+        if rank[target.partition(".")[0]] > rank[name.partition(".")[0]]
+    )
+    assert not upward
+
+
 def test_click_is_imported_only_by_the_command_line() -> None:
     offenders = [
         f"{path.relative_to(ROOT)} imports {m}"
