@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import threading
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,9 +35,11 @@ from workbook.layout import (
     META_NAMES,
     META_SHEET,
     REQUIRED_MARK,
+    TABLE_DATA_OFFSET,
     normalize_label,
 )
 from workbook.report import CHOICES
+from workbook.safety import quiet_openpyxl
 from workbook.spec import NUMERIC_TYPES, Field, Kpi, Section, Sentence, Spec, Table, placeholders
 from workbook.values import clean_text
 
@@ -296,12 +297,12 @@ class _Writer(CoverWriter, DashboardWriter):
         return row + 1
 
     def write_table(self, ws: Any, sheet: str, row: int, table: Table) -> int:
-        ws.write_string(row, 0, table.label(self.lang), self.fmt(bold=True))
-        ws.write_string(row, 1, self.t("sheet.table_hint"), self.hint_fmt)
-        row += 1
+        # workbook/layout.py: the label row, the header row, then the data from column A
+        ws.write_string(row, COL_LABEL, table.label(self.lang), self.fmt(bold=True))
+        ws.write_string(row, COL_VALUE, self.t("sheet.table_hint"), self.hint_fmt)
         for col, column in enumerate(table.columns):
-            ws.write_string(row, col, column.label(self.lang), self.header_fmt)
-        row += 1
+            ws.write_string(row + 1, COL_LABEL + col, column.label(self.lang), self.header_fmt)
+        row += TABLE_DATA_OFFSET
         rows = list(self.values.get(table.id) or [])
         first = row
         # The spec's rows are what a person gets to fill; more rows given (a team roll-up's
@@ -309,11 +310,11 @@ class _Writer(CoverWriter, DashboardWriter):
         for i in range(max(table.rows, len(rows))):
             data = rows[i] if i < len(rows) else {}
             for col, column in enumerate(table.columns):
-                self.write_input(ws, row, col, column.type, data.get(column.id))
+                self.write_input(ws, row, COL_LABEL + col, column.type, data.get(column.id))
                 self.validate(
                     ws,
                     row,
-                    col,
+                    COL_LABEL + col,
                     column.type,
                     column.label(self.lang),
                     table.label(self.lang),
@@ -322,7 +323,8 @@ class _Writer(CoverWriter, DashboardWriter):
                 )
             ws.set_row(row, 30)
             row += 1
-        self.layout.ranges[table.id] = (sheet, first, 0, row - 1, len(table.columns) - 1)
+        last = COL_LABEL + len(table.columns) - 1
+        self.layout.ranges[table.id] = (sheet, first, COL_LABEL, row - 1, last)
         return row
 
     def write_meta(self) -> None:
@@ -403,9 +405,9 @@ def build_workbook(
     return _Writer(spec, lang, values or {}, extra_sheets, addons, convert_url).build()
 
 
-# Shared by the threads of a process; filled under _STATIC_LOCK, which also keeps
-# warnings.catch_warnings (process-wide state) to one thread at a time here.
-_STATIC: dict[tuple[int, str], frozenset[str]] = {}
+# Shared by the threads of a process, filled under _STATIC_LOCK. Each entry keeps its spec alive,
+# so that the id in its key is never reused by another spec.
+_STATIC: dict[tuple[int, str], tuple[Spec, frozenset[str]]] = {}
 _STATIC_LOCK = threading.Lock()
 
 
@@ -413,18 +415,17 @@ def static_values(spec: Spec, lang: str) -> frozenset[str]:
     """What the generator itself writes into a blank workbook of this language: every text and
     number outside formulas, normalized as labels. A filled cell holding one of them was not
     typed by a person (workbook.reader's unread check)."""
-    key = (id(spec), lang)  # the spec is read once per process
+    key = (id(spec), lang)
     with _STATIC_LOCK:
         if key not in _STATIC:
-            _STATIC[key] = _static_values(spec, lang)
-        return _STATIC[key]
+            _STATIC[key] = (spec, _static_values(spec, lang))
+        return _STATIC[key][1]
 
 
 def _static_values(spec: Spec, lang: str) -> frozenset[str]:
     from openpyxl import load_workbook
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # extensions openpyxl does not model (data bars)
+    with quiet_openpyxl():  # extensions openpyxl does not model (data bars)
         wb = load_workbook(io.BytesIO(build_workbook(spec, lang)))
     values = set()
     for ws in wb.worksheets:

@@ -92,3 +92,44 @@ def test_the_first_renders_of_a_fresh_process_in_eight_threads_agree() -> None:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip() == "5"
+
+
+def _read(barrier: threading.Barrier, data: bytes) -> None:
+    from opsbook.api import check
+
+    barrier.wait()
+    check(data, name="sample-zh-CN.xlsx")
+
+
+def _blank_values(barrier: threading.Barrier, spec: spec_mod.Spec) -> None:
+    from generator.xlsx_writer import static_values
+
+    barrier.wait()
+    static_values(spec, "zh-CN")
+
+
+def test_reading_in_threads_beside_the_writer_leaves_the_warning_filters_as_they_were() -> None:
+    """catch_warnings swaps the process's filter list: the reader's openpyxl load and the
+    writer's blank-workbook values, in threads at once, once left "ignore every warning" behind
+    for good (3 runs in 9). Both now take turns through workbook.safety.quiet_openpyxl."""
+    import warnings
+
+    from workbook.spec import from_dict
+    from workbook.tomlcompat import tomllib
+
+    data = (ROOT / "samples" / "sample-zh-CN.xlsx").read_bytes()
+    raw = tomllib.loads(
+        (ROOT / "workbook" / "templates" / "ecommerce-ops-summary.toml").read_text("utf-8")
+    )
+    before = list(warnings.filters)
+    for _ in range(4):
+        spec = from_dict(raw, "ecommerce-ops-summary.toml")  # a new spec: static values anew
+        barrier = threading.Barrier(4)
+
+        threads = [threading.Thread(target=_read, args=(barrier, data)) for _ in range(3)]
+        threads.append(threading.Thread(target=_blank_values, args=(barrier, spec)))
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert list(warnings.filters) == before

@@ -43,7 +43,7 @@ SHEET_NAME_FORBIDDEN = ":\\/?*[]'"
 def normalize_label(text: str) -> str:
     """A label as the reader compares it: NFKC, case-folded, single spaces, no marks."""
     text = unicodedata.normalize("NFKC", text).strip().casefold()
-    text = text.removeprefix(KPI_MARK.strip()).rstrip(REQUIRED_MARK.strip()).strip()
+    text = text.removeprefix(KPI_MARK.strip()).removesuffix(REQUIRED_MARK.strip()).strip()
     return re.sub(r"\s+", " ", text)
 
 

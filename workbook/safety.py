@@ -31,6 +31,8 @@ from __future__ import annotations
 import io
 import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -163,6 +165,18 @@ def open_checked_bytes(data: bytes, path: Path, *, data_only: bool) -> tuple[Wor
 _WARNINGS_LOCK = threading.Lock()
 
 
+@contextmanager
+def quiet_openpyxl() -> Iterator[None]:
+    """openpyxl's warnings about extensions it drops (data validation lists, slicers...), which
+    are not errors for a reader, silenced for the block. catch_warnings swaps the process's
+    filter list, and two threads inside it at once can leave the wrong list behind for good:
+    every user of it in opsbook goes through here and takes turns (pure Python under the GIL,
+    little is lost)."""
+    with _WARNINGS_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
 def load_checked(checked: Checked, path: Path, *, data_only: bool) -> Workbook:
     """openpyxl's workbook from bytes that passed preflight (path only names the file in
     messages). A caller that needs the package again (cached results, say) can read
@@ -171,12 +185,7 @@ def load_checked(checked: Checked, path: Path, *, data_only: bool) -> Workbook:
     from defusedxml import DefusedXmlException
 
     try:
-        # catch_warnings swaps the process's filter list: two threads inside it at once can leave
-        # the wrong list behind, so loads take turns (pure Python under the GIL, little lost).
-        with _WARNINGS_LOCK, warnings.catch_warnings():
-            # openpyxl warns about extensions it drops (data validation lists, slicers...): those
-            # are not errors for a reader.
-            warnings.simplefilter("ignore")
+        with quiet_openpyxl():
             return fastload.load(checked.data, data_only=data_only)  # see workbook/fastload.py
     except MemoryError as exc:
         raise UnsafeFile("unsafe.memory", path=path) from exc
