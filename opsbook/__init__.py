@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         summarize,
         trend,
     )
+    from opsbook.batch import BatchRun
     from opsbook.messages import Message
     from opsbook.results import BatchResult, BatchSummary
     from opsbook.team.outputs import Rollup
@@ -42,12 +43,14 @@ _TYPES = {
     "OpsbookError": "workbook.errors",
     "Rollup": "opsbook.team.outputs",
     "BatchResult": "opsbook.results",
+    "BatchRun": "opsbook.batch",
     "BatchSummary": "opsbook.results",
     "Message": "opsbook.messages",
 }
 
 __all__ = [
     "BatchResult",
+    "BatchRun",
     "BatchSummary",
     "Issue",
     "Message",
@@ -69,6 +72,11 @@ __all__ = [
     "summarize",
     "trend",
 ]
+
+
+def __dir__() -> list[str]:
+    """The public names (loaded lazily, so that help(opsbook) and tab completion list them)."""
+    return sorted(__all__)
 
 
 def __getattr__(name: str) -> Any:

@@ -9,6 +9,7 @@ whoever shows them. docs/python-api.md documents it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
@@ -156,10 +157,24 @@ def demo(outdir: Path, *, lang: str = "zh-CN", force: bool = False) -> list[Path
 # ----------------------------------------------------------------------------------------------
 # One workbook: a path, or its bytes
 
+# What the functions below accept as a workbook: a path (str or path-like) or its bytes.
+WorkbookInput = str | os.PathLike[str] | bytes | bytearray | memoryview
+# render()'s options that only a path can honour (bytes in, bytes out: nothing is written).
+_PATH_ONLY = ("force", "record_source", "origin")
+
+
+def as_workbook(workbook: WorkbookInput) -> Path | bytes:
+    """A workbook argument in the one form the pipeline takes: a Path, or bytes."""
+    if isinstance(workbook, bytes | bytearray | memoryview):
+        return bytes(workbook)
+    if isinstance(workbook, str | os.PathLike):
+        return Path(workbook)
+    raise UsageProblem("app.workbook_type", kind=type(workbook).__name__)
+
 
 @overload
 def render(
-    workbook: Path,
+    workbook: Path | str | os.PathLike[str],
     out: Path | None = None,
     *,
     lang: str | None = None,
@@ -174,11 +189,13 @@ def render(
 
 
 @overload
-def render(workbook: bytes, *, name: str | None = None, **options: Any) -> tuple[bytes, Report]: ...
+def render(
+    workbook: bytes | bytearray | memoryview, *, name: str | None = None, **options: Any
+) -> tuple[bytes, Report]: ...
 
 
 def render(
-    workbook: Path | bytes, out: Path | None = None, *, name: str | None = None, **options: Any
+    workbook: WorkbookInput, out: Path | None = None, *, name: str | None = None, **options: Any
 ) -> tuple[Path, Report] | tuple[bytes, Report]:
     """Filled workbook -> Word summary, and the Report it was written from.
 
@@ -194,29 +211,35 @@ def render(
     (opsbook.provenance; origin: the file the user has, for its modification time).
     refuse_blank: raise BlankWorkbook, writing nothing, when no figure is filled in.
     """
+    source = as_workbook(workbook)
+    if options.get("reference_docx") is not None:
+        options["reference_docx"] = Path(options["reference_docx"])
     keys = ("lang", "missing", "reference_docx", "charts")
     summary = SummaryOptions(**{k: options.pop(k) for k in keys if k in options})
-    if isinstance(workbook, bytes):
-        return render_summary(workbook, name, summary, **options)
-    return render_path(workbook, out, summary, **options)
+    if isinstance(source, bytes):
+        given = [k for k in _PATH_ONLY if k in options] + (["out"] if out is not None else [])
+        if given:
+            raise UsageProblem("app.bytes_option", option=given[0])
+        return render_summary(source, name, summary, **options)
+    return render_path(source, None if out is None else Path(out), summary, **options)
 
 
-def read(workbook: Path | bytes, *, name: str | None = None) -> Report:
+def read(workbook: WorkbookInput, *, name: str | None = None) -> Report:
     """Read a filled workbook (a path, or bytes that name names in messages): every field, KPI
     and table, plus the problems the reader found on the way. No check of unread cells: see
     check()."""
-    return load_report(workbook, name, caveat=False)
+    return load_report(as_workbook(workbook), name, caveat=False)
 
 
-def check(workbook: Path | bytes, *, name: str | None = None) -> Report:
+def check(workbook: WorkbookInput, *, name: str | None = None) -> Report:
     """The validation report of a filled workbook (what `opsbook check` lists): read()'s, plus
     every filled cell that nothing read, and the caveat of a team roll-up whose totals cover
     fewer than everyone. `report.blocking` says whether its problems stop a trustworthy summary
     (what `opsbook check` exits 1 for)."""
-    return load_report(workbook, name, unread=True)
+    return load_report(as_workbook(workbook), name, unread=True)
 
 
-def export(workbook: Path | bytes, fmt: ExportFormat | str, *, name: str | None = None) -> str:
+def export(workbook: WorkbookInput, fmt: ExportFormat | str, *, name: str | None = None) -> str:
     """Every field, KPI and table value of a filled workbook, keyed by id, as JSON or CSV text
     (export_report). Another format raises UsageProblem."""
     if fmt not in ("json", "csv"):
@@ -314,7 +337,7 @@ def summarize(results: Iterable[BatchResult]) -> BatchSummary:
 
 
 def rollup(
-    reports_or_paths: Iterable[Report | Path],
+    reports_or_paths: Iterable[Report | Path | str | os.PathLike[str]],
     *,
     roster: Path | Sequence[RosterEntry] | None = None,
     lang: str | None = None,
@@ -328,7 +351,8 @@ def rollup(
     team's period (default: the one most workbooks name); other periods are left out."""
     from opsbook.team.rollup import rollup as combine
 
-    return combine(reports_or_paths, roster=roster, lang=lang, team=team, jobs=jobs, period=period)
+    items = [i if isinstance(i, Report) else Path(i) for i in reports_or_paths]
+    return combine(items, roster=roster, lang=lang, team=team, jobs=jobs, period=period)
 
 
 # ----------------------------------------------------------------------------------------------

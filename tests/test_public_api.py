@@ -127,3 +127,32 @@ def test_importing_the_api_loads_neither_email_nor_multiprocessing() -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_workbook_is_a_path_of_any_kind_or_bytes_of_any_kind(tmp_path: Path) -> None:
+    data = filled(uv=2345678)
+    source = tmp_path / "filled.xlsx"
+    source.write_bytes(data)
+    expected = opsbook.read(data, name="filled.xlsx").fields
+    assert expected["uv"] == 2345678
+    for given in (str(source), source, bytearray(data), memoryview(data)):
+        assert opsbook.read(given, name="filled.xlsx").fields == expected
+        assert '"uv": 2345678' in opsbook.export(given, "json", name="filled.xlsx")
+    docx, _ = opsbook.render(bytearray(data), name="filled.xlsx")
+    assert docx == opsbook.render(data, name="filled.xlsx")[0]
+    written, _ = opsbook.render(str(source), tmp_path / "out.docx")
+    assert written == tmp_path / "out.docx" and written.is_file()
+    team = opsbook.rollup([str(source)], lang="en")
+    assert len(team.people) == 1
+
+
+def test_path_only_options_with_bytes_and_other_types_are_usage_problems() -> None:
+    data = filled()
+    for options in ({"force": True}, {"record_source": False}):
+        with pytest.raises(UsageProblem) as caught:
+            opsbook.render(data, name="filled.xlsx", **options)
+        assert caught.value.exit_code == ExitCode.USAGE
+        assert next(iter(options)) in caught.value.message("en")
+    with pytest.raises(UsageProblem) as caught:
+        opsbook.read(12345)  # type: ignore[arg-type]
+    assert "int" in caught.value.message("en")
