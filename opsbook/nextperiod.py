@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from generator.figures import role_value
 from opsbook.files import check_output, safe_filename, write_atomic
 from workbook import spec as spec_mod
 from workbook.errors import OpsbookError, UsageProblem
@@ -30,12 +31,6 @@ from workbook.spec import Spec, previous_links
 CARRIED_ROLES = ("author", "department", "store", "business_scope")
 
 
-def role_value(spec: Spec, report: Report, role: str) -> Any:
-    """The value of the field playing a role (None when the spec has no such field)."""
-    id_ = spec.role(role)
-    return report.fields.get(id_) if id_ is not None else None
-
-
 def advance(
     spec: Spec, report: Report, path: Path, lang: str, period: str | None
 ) -> tuple[str, int | None]:
@@ -43,10 +38,10 @@ def advance(
     if period:
         parsed = parse_period(period)
         return period, parsed.days if parsed is not None else None
-    text = role_value(spec, report, "period")
+    text = role_value(spec, report.fields, "period")
     if not isinstance(text, str) or not text.strip():
         raise UsageProblem("next.no_period_blank", path=path)
-    date = role_value(spec, report, "report_date")
+    date = role_value(spec, report.fields, "report_date")
     year = date.year if isinstance(date, dt.date) else None
     current = parse_period(text, default_year=year)
     try:
@@ -107,7 +102,8 @@ def build_next(
     values = next_values(spec, report, text, days)
     carried = carry(spec, report, name or path.name)
     data = build_workbook(spec, lang, values, addons=(CarriedAddon(spec, carried),))
-    store, author = role_value(spec, report, "store"), role_value(spec, report, "author")
+    store = role_value(spec, report.fields, "store")
+    author = role_value(spec, report.fields, "author")
     return NextWorkbook(
         data=data,
         lang=lang,

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from generator.figures import role_value
 from opsbook.files import check_output, write_atomic
-from opsbook.nextperiod import role_value
 from workbook import spec as spec_mod
 from workbook.errors import OpsbookError, UsageProblem
 from workbook.i18n import catalog, normalize_lang
@@ -179,8 +179,8 @@ class Trend:
 
 
 def _period_of(spec: Spec, report: Report, source: str) -> Period:
-    text = role_value(spec, report, "period")
-    date = role_value(spec, report, "report_date")
+    text = role_value(spec, report.fields, "period")
+    date = role_value(spec, report.fields, "report_date")
     year = date.year if isinstance(date, dt.date) else None
     period = parse_period(text, default_year=year)
     if period is None:

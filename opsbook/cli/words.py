@@ -1,7 +1,7 @@
 """click's own words (usage errors, help headings) in the user's language.
 
 click writes its messages in English through gettext, with no catalogue for Chinese. The CLI
-(opsbook/cli.py, the only module importing click) passes the English text through `message`
+(opsbook/cli/, the only package importing click) passes the English text through `message`
 and `help_text`, which know click's fixed message forms and say them from the locale catalogue
 (`clihelp.*`); a form not known here is shown as click wrote it. No click import here.
 """
