@@ -309,5 +309,5 @@ class SheetWriter:
         a rate shows "%" even when the spec names no unit for it."""
         unit = k.unit or self.spec.format_units.get(k.format)
         if unit is None and k.format in ("percent", "change"):
-            return "%"
+            return self.percent_unit
         return self.spec.unit_text(unit, self.lang)
