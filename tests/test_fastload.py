@@ -205,7 +205,7 @@ def test_an_unknown_attribute_on_a_merge_is_left_to_openpyxl(
 
 
 def lean_parts(data: bytes) -> dict[str, bytes]:
-    return badfiles.zip_parts(fastload.lean_copy(data).data)
+    return badfiles.zip_parts(data) | fastload.lean_copy(data).parts
 
 
 def test_the_lean_copy_has_no_merges_or_validations_for_openpyxl() -> None:
@@ -213,6 +213,20 @@ def test_the_lean_copy_has_no_merges_or_validations_for_openpyxl() -> None:
     sheets = {k: v for k, v in lean_parts(data).items() if k.startswith("xl/worksheets/sheet")}
     assert sum(b"<dataValidation " in v for v in badfiles.zip_parts(data).values()) >= 5
     assert not any(b"mergeCells" in v or b"dataValidations" in v for v in sheets.values())
+
+
+def edited_first(path: str, edit: Callable[[etree._Element], object]) -> tuple[bytes, bytes]:
+    """The sample with the first element at path in the input sheet's part edited, and the
+    lean copy of that part."""
+    sheet, _ = input_sheet()
+
+    def change(root: etree._Element) -> None:
+        element = root.find(path)
+        assert element is not None
+        edit(element)
+
+    data = edit_sheet(badfiles.sample_bytes(), sheet, change)
+    return data, lean_parts(data)[badfiles._sheet_parts(badfiles.zip_parts(data))[sheet]]
 
 
 VALIDATION_EDITS: dict[str, Callable[[etree._Element], None]] = {
@@ -231,16 +245,8 @@ def test_validations_the_lean_path_cannot_vouch_for_go_to_openpyxl(
 ) -> None:
     """A validation openpyxl refuses stays in the lean copy, so the file is refused alike; one
     it reads is taken out."""
-    sheet, _ = input_sheet()
-
-    def change(root: etree._Element) -> None:
-        dv = root.find(f"{MAIN}dataValidations/{MAIN}dataValidation")
-        assert dv is not None
-        VALIDATION_EDITS[edit](dv)
-
-    data = edit_sheet(badfiles.sample_bytes(), sheet, change)
-    part = badfiles._sheet_parts(badfiles.zip_parts(data))[sheet]
-    kept = b"dataValidations" in lean_parts(data)[part]
+    data, lean = edited_first(f"{MAIN}dataValidations/{MAIN}dataValidation", VALIDATION_EDITS[edit])
+    kept = b"dataValidations" in lean
     assert kept == (edit not in ("none_type", "many_ranges"))
     assert_same(monkeypatch, data)
 

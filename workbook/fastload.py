@@ -1,33 +1,40 @@
-"""A cheaper openpyxl load of a checked package: merged ranges bound without their borders.
+"""A cheaper openpyxl load of a checked package: what the reader never looks at is left out.
 
-openpyxl spends most of a filled workbook's load on its merged ranges (a template has about
-230): for each range it rebuilds the border of every edge cell, adding Border objects to the
-workbook's style list one by one. The reader reads values, formula flags, number formats and
-cell protection, never a border. So `load` gives openpyxl a lean copy of the package in which
-the worksheet parts have no `<mergeCells>` element, then binds the ranges itself, as openpyxl
-does but without the borders: the top-left cell of each range is created if missing and every
-other cell of it becomes an empty `MergedCell` (so a value typed under a merge is dropped, as
-openpyxl drops it, and the sheet's extent is the same). Everything the reader can see (cells,
-values, types, number formats, protection, names, properties) is what a plain
-`openpyxl.load_workbook` of the untouched package gives; only the merged cells' borders,
-`ws.merged_cells` (plain CellRange objects) and `ws.data_validations` (empty: the lean copy has
-no `<dataValidations>` either, the drop-down lists and input rules the reader never looks at)
-differ. tests/test_fastload.py compares reports and
-summaries both ways over the samples and the test corpus.
+openpyxl spends most of a filled workbook's load on what the reader never reads: merged ranges
+(a template has about 230; for each, openpyxl rebuilds the border of every edge cell), data
+validations, conditional formats, and its pure-Python parse of the cells. The reader reads
+values, formula flags, number formats and cell protection, defined names and properties. So
+`load` gives openpyxl a lean copy of the worksheet parts (read in place of the originals from
+the same zip, `_Package`), without `<mergeCells>`, `<dataValidations>`,
+`<conditionalFormatting>` and the rows of `<sheetData>`; then it binds the rows
+(workbook/fastcells.py, with openpyxl's own parsers for every cell shape but the plain ones)
+and the merged ranges itself, as openpyxl does but without the borders: the top-left cell of
+each range is created if missing and every other cell of it becomes an empty `MergedCell` (so
+a value typed under a merge is dropped, as openpyxl drops it, and the sheet's extent is the
+same). The shared strings are read by lxml too (fastcells.shared_strings). Everything the
+reader can see (cells, values, types, number formats, protection, names, properties) is what a
+plain `openpyxl.load_workbook` of the untouched package gives; only the merged cells' borders,
+`ws.merged_cells` (plain CellRange objects), `ws.data_validations` and
+`ws.conditional_formatting` (empty where taken out) and `ws.row_dimensions` (row heights,
+hidden rows: not bound) differ. tests/test_fastload.py and tests/test_fastcells.py compare
+reports, summaries and cells both ways over the samples, the test corpus and every cell shape.
 
 The original bytes are untouched: preflight has checked them, and the caller keeps them. An
 element is taken out of a part only when openpyxl would read it without error (so a file
 openpyxl refuses is still refused): one `<mergeCells>`, a child of the worksheet root, each
 range a plain A1:B2 reference inside Excel's grid; `<dataValidations>` children of the root
-with only the attributes and values openpyxl's descriptors take. Otherwise the element stays
-and openpyxl reads it (and binds those merges) itself. Anything
-unexpected on the lean path (a part lxml cannot parse, a sheet that cannot be matched to its
-part) falls back to the plain load of the original bytes, so the lean path never decides
-whether a file is readable.
+with only the attributes and values openpyxl's descriptors take; each `<conditionalFormatting>`
+with plain ranges and rules of known types with only formulas, whose differential style the
+stylesheet has; the rows, when openpyxl would meet nothing else in them and binds no merge of
+its own. Otherwise the element stays and openpyxl reads it (and binds those merges and cells)
+itself. Anything unexpected on the lean path (a part lxml cannot parse, a sheet that cannot be
+matched to its part, cells bound before the rows by a comment or a hyperlink) falls back to the
+plain load of the original bytes, so the lean path never decides whether a file is readable.
 
 openpyxl internals used (openpyxl is bound to 3.1.x in pyproject.toml): `ExcelReader` (what
-`load_workbook` is made of) and its `parser.find_sheets()`, to match worksheets to their parts
-as openpyxl did, and `Worksheet._cells`, where openpyxl itself puts its MergedCells.
+`load_workbook` is made of), its `archive` and `read_strings`, and its
+`parser.find_sheets()`, to match worksheets to their parts as openpyxl did, and
+`Worksheet._cells`, where openpyxl itself puts its MergedCells.
 """
 
 from __future__ import annotations
@@ -37,16 +44,21 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass
+from typing import IO, Literal
 
 import openpyxl
 from lxml import etree
 from openpyxl.cell.cell import MergedCell
+from openpyxl.formatting.rule import Rule
 from openpyxl.reader.excel import ExcelReader
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.cell_range import CellRange, MultiCellRange
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.xml.constants import SHARED_STRINGS
+
+from workbook import fastcells
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _WORKSHEET = f"{_MAIN}worksheet"
@@ -60,6 +72,11 @@ _VALIDATIONS = f"{_MAIN}dataValidations"
 _VALIDATION = f"{_MAIN}dataValidation"
 _FORMULAS = (f"{_MAIN}formula1", f"{_MAIN}formula2")
 _INT = frozenset({"int"})
+_FORMATTING = f"{_MAIN}conditionalFormatting"
+_RULE = f"{_MAIN}cfRule"
+_RULE_FORMULA = f"{_MAIN}formula"
+_DXF = f"{_MAIN}dxf"
+_DXFS = f"{_MAIN}dxfs"
 
 
 def _choices(descriptor: object) -> frozenset[str]:
@@ -78,6 +95,13 @@ _VALIDATION_ATTRS: dict[str, frozenset[str] | None] = {
                                                           "operator")},
 }  # fmt: skip
 
+_RULE_ATTRS: dict[str, frozenset[str] | None] = {
+    "type": frozenset(str(v) for v in vars(Rule)["type"].values),
+    "operator": _choices(vars(Rule)["operator"]), "timePeriod": _choices(vars(Rule)["timePeriod"]),
+    "dxfId": _INT, "priority": _INT, "rank": _INT, "stdDev": _INT, "text": None,
+    **dict.fromkeys(("stopIfTrue", "aboveAverage", "percent", "bottom", "equalAverage"), None),
+}  # fmt: skip
+
 #: Bounds of a merged range: (min_col, min_row, max_col, max_row).
 Bounds = tuple[int, int, int, int]
 
@@ -88,11 +112,18 @@ class _Fallback(Exception):
 
 @dataclass(frozen=True)
 class Lean:
-    """A lean copy of a package: its bytes and the merged ranges taken out of each part."""
+    """A lean copy of a package: the original bytes, the parts made lean (by part name, as
+    openpyxl names parts: no leading slash), and what was taken out of each."""
 
-    data: bytes
+    data: bytes  # the original package, untouched
+    parts: dict[str, bytes]  # the lean worksheet parts, read in place of the originals
     merges: dict[str, tuple[Bounds, ...]]
-    changed: bool  # False: no part was made lean (the plain load is as cheap)
+    rows: dict[str, list[etree._Element]]  # the `<row>` elements taken out, by part name
+
+    @property
+    def changed(self) -> bool:
+        """False: no part was made lean (the plain load is as cheap)."""
+        return bool(self.parts)
 
 
 def load(data: bytes, *, data_only: bool) -> Workbook:
@@ -111,44 +142,79 @@ def load(data: bytes, *, data_only: bool) -> Workbook:
 
 
 def lean_copy(data: bytes) -> Lean:
-    """The package with `<mergeCells>` and `<dataValidations>` taken out of every worksheet
-    part where that is safe, and the merged ranges taken out, by part name (as openpyxl names
-    parts: no leading slash)."""
+    """The worksheet parts of the package with `<mergeCells>`, `<dataValidations>` and the rows
+    taken out where that is safe, and what was taken out. Worksheets are found by their part
+    names ("sheet" in them, as every program names them): a worksheet part named otherwise is
+    simply read by openpyxl as it is."""
+    parts: dict[str, bytes] = {}
     merges: dict[str, tuple[Bounds, ...]] = {}
-    changed = False
-    out = io.BytesIO()
-    with (
-        zipfile.ZipFile(io.BytesIO(data)) as zin,
-        zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zout,
-    ):
+    rows: dict[str, list[etree._Element]] = {}
+    with zipfile.ZipFile(io.BytesIO(data)) as zin:
+        dxfs = _differential_styles(zin)
         for info in zin.infolist():
+            if info.is_dir() or "sheet" not in info.filename.lower():
+                continue
             raw = zin.read(info)
-            if (b"mergeCells" in raw or b"dataValidations" in raw) and not info.is_dir():
-                lean = _lean_part(raw)
-                if lean is not None:
-                    changed = True
-                    raw, bounds = lean
-                    if bounds is not None:
-                        merges[info.filename] = bounds
-            zout.writestr(info.filename, raw)
-    return Lean(out.getvalue(), merges, changed)
+            if b"sheetData" not in raw:
+                continue
+            lean = _lean_part(raw, dxfs)
+            if lean is not None:
+                parts[info.filename], bounds, taken = lean
+                if bounds is not None:
+                    merges[info.filename] = bounds
+                if taken is not None:
+                    rows[info.filename] = taken
+    return Lean(data, parts, merges, rows)
 
 
-def _lean_part(raw: bytes) -> tuple[bytes, tuple[Bounds, ...] | None] | None:
-    """A worksheet part without its `<mergeCells>` (and the ranges it held, else None) and
-    its `<dataValidations>`, each taken out only when openpyxl would read it without error;
-    None when nothing is taken out (the part then goes to openpyxl unchanged). A part declaring
-    a DTD goes unchanged: it must reach openpyxl's defusedxml as it is (the second line of
-    defence behind preflight), not lose its declaration on the way through lxml."""
-    if b"<!DOCTYPE" in raw or b"<!ENTITY" in raw:
-        return None
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+class _Package(zipfile.ZipFile):
+    """The package as openpyxl reads it: the original zip, with the lean parts read in place
+    of the originals (no second zip is written)."""
+
+    def __init__(self, lean: Lean) -> None:
+        super().__init__(io.BytesIO(lean.data))
+        self.lean = lean.parts
+
+    def read(self, name: str | zipfile.ZipInfo, pwd: bytes | None = None) -> bytes:
+        part = self.lean.get(name.filename if isinstance(name, zipfile.ZipInfo) else name)
+        return part if part is not None else super().read(name, pwd)
+
+    def open(
+        self, name: str | zipfile.ZipInfo, mode: Literal["r", "w"] = "r", pwd: bytes | None = None,
+        *, force_zip64: bool = False,
+    ) -> IO[bytes]:  # fmt: skip
+        part = self.lean.get(name.filename if isinstance(name, zipfile.ZipInfo) else name)
+        if part is not None and mode == "r":
+            return io.BytesIO(part)
+        return super().open(name, mode, pwd, force_zip64=force_zip64)
+
+
+def _differential_styles(zin: zipfile.ZipFile) -> int:
+    """How many differential styles (the formats of conditional formats) openpyxl will read
+    from the stylesheet; 0 when that cannot be told (then no conditional format is taken out
+    of a part: openpyxl looks each one up)."""
     try:
-        root = etree.fromstring(raw, parser)
-    except etree.XMLSyntaxError:
-        return None
-    docinfo = root.getroottree().docinfo
-    if root.tag != _WORKSHEET or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+        raw = zin.read("xl/styles.xml")  # where openpyxl reads it (ARC_STYLE)
+    except KeyError:
+        return 0
+    root = fastcells.tree(raw)
+    if root is None:
+        return 0
+    lists = [child for child in root if child.tag == _DXFS]
+    return sum(1 for child in lists[0] if child.tag == _DXF) if len(lists) == 1 else 0
+
+
+def _lean_part(
+    raw: bytes,
+    dxfs: int = 0,
+) -> tuple[bytes, tuple[Bounds, ...] | None, list[etree._Element] | None] | None:
+    """A worksheet part without its `<mergeCells>` (and the ranges it held, else None), its
+    `<dataValidations>` and its rows (workbook/fastcells.py; the rows taken out, else None),
+    each taken out only when openpyxl would read it without error; None when nothing is taken
+    out (the part then goes to openpyxl unchanged, as does a part declaring a DTD:
+    fastcells.tree)."""
+    root = fastcells.tree(raw)
+    if root is None or root.tag != _WORKSHEET:
         return None
     remove: list[etree._Element] = []
     bounds = None
@@ -160,7 +226,15 @@ def _lean_part(raw: bytes) -> tuple[bytes, tuple[Bounds, ...] | None] | None:
     validations = list(root.iter(_VALIDATIONS))
     if validations and all(v.getparent() is root and _valid_list(v) for v in validations):
         remove += validations
-    if not remove:
+    # Each conditional format is read on its own: those openpyxl would read without error
+    # are taken out, the others stay for openpyxl.
+    remove += [
+        f for f in root.iter(_FORMATTING) if f.getparent() is root and _valid_formatting(f, dxfs)
+    ]
+    # Rows are bound after openpyxl's load and before the merges: only where openpyxl binds
+    # no merge of its own.
+    rows = fastcells.take_rows(root) if not merges or bounds is not None else None
+    if not remove and rows is None:
         return None
     for element in remove:
         # Keep the text after the element with its predecessor, so no whitespace moves.
@@ -172,7 +246,8 @@ def _lean_part(raw: bytes) -> tuple[bytes, tuple[Bounds, ...] | None] | None:
                 previous.tail = (previous.tail or "") + tail
             else:
                 root.text = (root.text or "") + tail
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True), bounds
+    lean = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+    return lean, bounds, rows
 
 
 def _valid_list(element: etree._Element) -> bool:
@@ -192,6 +267,28 @@ def _valid_list(element: etree._Element) -> bool:
         for formula in child:
             if isinstance(formula.tag, str) and formula.tag not in _FORMULAS:
                 return False
+    return True
+
+
+def _valid_formatting(element: etree._Element, dxfs: int) -> bool:
+    """True when openpyxl reads and binds this `<conditionalFormatting>` without error
+    (ConditionalFormatting.from_tree, then each rule's differential style looked up): plain
+    ranges, rules of known types and operators with only `<formula>` children, each rule's
+    style one the stylesheet has."""
+    if set(element.attrib) - {"sqref", "pivot"}:
+        return False
+    refs = str(element.get("sqref", "")).split()
+    if not refs or not all(_ranges_ok(ref) for ref in refs):
+        return False
+    for rule in element:
+        if not isinstance(rule.tag, str):
+            continue
+        if rule.tag != _RULE or not _attributes_ok(rule, _RULE_ATTRS) or "type" not in rule.attrib:
+            return False
+        if "priority" not in rule.attrib or int(rule.get("dxfId", -1)) >= dxfs:
+            return False
+        if any(isinstance(f.tag, str) and f.tag != _RULE_FORMULA for f in rule):
+            return False
     return True
 
 
@@ -247,11 +344,28 @@ def _column(letters: str) -> int:
     return index
 
 
+class _ExcelReader(ExcelReader):
+    """openpyxl's reader, with the shared strings read by lxml where that gives what
+    openpyxl's own reader gives (workbook/fastcells.py)."""
+
+    def read_strings(self) -> None:
+        ct = self.package.find(SHARED_STRINGS)  # type: ignore[no-untyped-call]
+        if ct is None:
+            return
+        strings = fastcells.shared_strings(self.archive.read(ct.PartName[1:]))
+        if strings is None:
+            super().read_strings()
+        else:
+            self.shared_strings = strings
+
+
 def _load_lean(lean: Lean, *, data_only: bool) -> Workbook:
     """openpyxl's load of the lean copy, then its merged ranges bound as openpyxl binds them,
     without borders."""
-    reader = ExcelReader(io.BytesIO(lean.data), keep_vba=False, data_only=data_only,
-                         keep_links=False)  # fmt: skip
+    reader = _ExcelReader(io.BytesIO(lean.data), keep_vba=False, data_only=data_only,
+                          keep_links=False)  # fmt: skip
+    reader.archive.close()
+    reader.archive = _Package(lean)
     reader.read()
     wb: Workbook = reader.wb
     # The worksheets in the order openpyxl made them (chart sheets and missing parts skipped).
@@ -264,8 +378,14 @@ def _load_lean(lean: Lean, *, data_only: bool) -> Workbook:
     if len(parts) != len(sheets) or not all(isinstance(ws, Worksheet) for ws in sheets):
         raise _Fallback
     for part, ws in zip(parts, sheets, strict=True):
+        assert isinstance(ws, Worksheet)
+        if part in lean.rows:
+            if ws._cells:
+                # Something bound cells before the rows (a comment, a hyperlink): only the
+                # plain load gives them as openpyxl does.
+                raise _Fallback
+            fastcells.bind_rows(ws, lean.rows[part], reader.shared_strings, data_only)
         if part in lean.merges:
-            assert isinstance(ws, Worksheet)
             _bind_merges(ws, lean.merges[part])
     return wb
 
