@@ -47,6 +47,7 @@ _ACTED_ON = frozenset(
     for name in dir(ws_reader)
     if name.endswith("_TAG") and name not in ("CELL_TAG", "VALUE_TAG", "FORMULA_TAG")
 )
+_ACTED_IN_ROWS = tuple(_ACTED_ON - {ROW, SHEET_DATA})
 _PLAIN_TYPES = frozenset({"n", "s", "str", "b", "e"})
 _DIGITS = frozenset("0123456789")
 
@@ -62,10 +63,9 @@ def take_rows(root: etree._Element) -> list[etree._Element] | None:
         return None
     # A comment or processing instruction: openpyxl's parser never sees them, lxml's tree
     # keeps them among the cells. (iter with tags runs in lxml, not element by element here.)
-    odd = (etree.Comment, etree.ProcessingInstruction, *_ACTED_ON)
-    for row in rows:
-        for _ in row.iterdescendants(*odd):
-            return None
+    # (Rows and sheetData inside a row are counted above.)
+    for _ in data[0].iter(etree.Comment, etree.ProcessingInstruction, *_ACTED_IN_ROWS):
+        return None
     data[0][:] = []
     data[0].text = None
     return rows
