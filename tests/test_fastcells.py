@@ -151,6 +151,10 @@ ROWS: dict[str, str] = {
     "no_number": "",  # the row after the sheet's last one
     "float_number": 'r="401.0"',
     "attributes": 'r="402" spans="1:3" ht="30" customHeight="1" hidden="1"',
+    # row dimensions openpyxl refuses: the file is refused alike
+    "no_such_style": 'r="403" s="9999" customFormat="1"',
+    "height_not_a_number": 'r="404" ht="abc" customHeight="1"',
+    "outline_not_a_number": 'r="405" outlineLevel="x"',
 }
 
 
@@ -158,8 +162,10 @@ ROWS: dict[str, str] = {
 def test_rows_without_a_plain_number_read_alike(row: str) -> None:
     sheet, _ = input_sheet()
     edit = append_row("<c><v>1</v></c>", '<c t="s"><v>1</v></c>', row=ROWS[row])
-    lean, plain = loads(edit_sheet(badfiles.sample_bytes(), sheet, edit))
-    assert isinstance(lean, list)
+    data = edit_sheet(badfiles.sample_bytes(), sheet, edit)
+    assert rows_taken(data) > rows_taken(badfiles.sample_bytes())
+    lean, plain = loads(data)
+    assert isinstance(plain, list) == (row in ("no_number", "float_number", "attributes"))
     assert lean == plain
 
 
@@ -328,7 +334,9 @@ FORMAT_EDITS: dict[str, Callable[[etree._Element], object]] = {
         "text", "TRUE"
     ),
 }
-TAKEN_OUT = {"no_style", "another_formula"}
+# Taken out: a missing differential style too (openpyxl's own read of the stylesheet is checked
+# afterwards, and the load falls back to openpyxl's, which refuses the file).
+TAKEN_OUT = {"no_style", "another_formula", "missing_style"}
 
 
 @pytest.mark.parametrize("edit", sorted(FORMAT_EDITS))
@@ -343,3 +351,105 @@ def test_conditional_formats_the_lean_path_cannot_vouch_for_go_to_openpyxl(
     lean_cells, plain_cells = loads(data)
     assert lean_cells == plain_cells
     assert_same(monkeypatch, data)
+
+
+def reencoded(part: Callable[[dict[str, bytes]], str], encoding: str) -> bytes:
+    parts = badfiles.zip_parts(badfiles.sample_bytes())
+    name = part(parts)
+    root = badfiles._xml(parts[name])
+    raw = etree.tostring(root, xml_declaration=True, encoding=encoding)
+    assert isinstance(raw, bytes)
+    parts[name] = raw
+    return badfiles.repack(parts)
+
+
+def strings_part(parts: dict[str, bytes]) -> str:
+    return "xl/sharedStrings.xml"
+
+
+def input_part(parts: dict[str, bytes]) -> str:
+    return badfiles._sheet_parts(parts)[input_sheet()[0]]
+
+
+@pytest.mark.parametrize("encoding", ["GBK", "Shift_JIS", "UTF-16", "ISO-8859-1"])
+@pytest.mark.parametrize("part", [strings_part, input_part], ids=["strings", "sheet"])
+def test_a_part_in_another_encoding_is_left_to_openpyxl(
+    monkeypatch: pytest.MonkeyPatch, part: Callable[[dict[str, bytes]], str], encoding: str
+) -> None:
+    """expat, under openpyxl, refuses multi-byte encodings that lxml reads (the file is then
+    refused both ways); every part not in UTF-8 is left to openpyxl."""
+    data = reencoded(part, encoding)
+    raw = badfiles.zip_parts(data)[part(badfiles.zip_parts(data))]
+    assert fastcells.tree(raw) is None
+    lean, plain = loads(data)
+    assert isinstance(plain, list) == (encoding in ("UTF-16", "ISO-8859-1"))
+    assert lean == plain
+    assert_same(monkeypatch, data)
+
+
+@pytest.mark.parametrize("node", ["comment", "processing_instruction"])
+def test_an_xml_comment_inside_a_utf16_string_is_read_alike(node: str) -> None:
+    """expat drops a comment inside a string and joins the text around it; the lean path must
+    not read the text before it alone, whatever the part's encoding."""
+    parts = badfiles.zip_parts(badfiles.sample_bytes())
+    root = badfiles._xml(parts["xl/sharedStrings.xml"])
+    for si in root:
+        t = si.find(f"{MAIN}t")
+        if t is not None and t.text and len(t.text) > 1:
+            extra = etree.Comment("c") if node == "comment" else etree.PI("pi", "x")
+            extra.tail, t.text = t.text[1:], t.text[:1]
+            t.append(extra)
+    for encoding in ("UTF-8", "UTF-16"):
+        raw = etree.tostring(root, xml_declaration=True, encoding=encoding)
+        assert isinstance(raw, bytes)
+        parts["xl/sharedStrings.xml"] = raw
+        data = badfiles.repack(parts)
+        lean, plain = loads(data)
+        assert isinstance(lean, list)
+        assert lean == plain
+
+
+def without_cell_formats(keep_formats: bool) -> bytes:
+    """The sample with a stylesheet holding differential styles but no cell formats (openpyxl
+    then reads none of them) and no cell pointing at a format."""
+    parts = badfiles.zip_parts(badfiles.sample_bytes())
+    styles = badfiles._xml(parts["xl/styles.xml"])
+    styles.remove(styles.find(f"{MAIN}cellXfs"))  # type: ignore[arg-type]
+    parts["xl/styles.xml"] = etree.tostring(styles, xml_declaration=True, encoding="UTF-8")
+    for name in badfiles._sheet_parts(parts).values():
+        root = badfiles._xml(parts[name])
+        for element in root.iter(f"{MAIN}c", f"{MAIN}row", f"{MAIN}col"):
+            for attribute in ("s", "style"):
+                if attribute in element.attrib:
+                    del element.attrib[attribute]
+        if not keep_formats:
+            for cf in root.findall(f"{MAIN}conditionalFormatting"):
+                root.remove(cf)
+        parts[name] = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    return badfiles.repack(parts)
+
+
+@pytest.mark.parametrize("keep_formats", [True, False], ids=["formats", "no_formats"])
+def test_conditional_formats_need_the_styles_openpyxl_read(keep_formats: bool) -> None:
+    """openpyxl reads the differential styles only with the cell formats, and fails on a
+    conditional format whose style it did not read: so does the lean path, which checks after
+    openpyxl's read of the stylesheet."""
+    data = without_cell_formats(keep_formats)
+    lean, plain = loads(data)
+    assert isinstance(plain, list) == (not keep_formats)
+    assert lean == plain
+
+
+def test_parts_beyond_the_budget_are_left_to_openpyxl(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lean parts are parsed into lxml trees, and their rows held until bound: past
+    LEAN_BUDGET bytes of sheet XML the rest is read by openpyxl, and the cells are the same."""
+    data = badfiles.sample_bytes()
+    monkeypatch.setattr(fastload, "LEAN_BUDGET", 60_000)
+    lean_copy = fastload.lean_copy(data)
+    sizes = {n: len(p) for n, p in badfiles.zip_parts(data).items() if "worksheets/sheet" in n}
+    assert sum(sizes[n] for n in lean_copy.parts) <= 60_000
+    assert set(lean_copy.rows) == set(lean_copy.parts)
+    assert set(lean_copy.parts) < set(sizes)  # the big sheets left to openpyxl
+    lean, plain = loads(data)
+    assert isinstance(lean, list)
+    assert lean == plain

@@ -10,9 +10,11 @@ without a reference) and openpyxl's own cell parser for every cell that is not o
 shapes below. The plain shapes (a number, a shared or formula string, a boolean or an error
 value, a plain formula, each with a reference like B12 and an optional style index) are parsed
 here with the same steps as openpyxl's `parse_cell`, without its per-cell regular expression
-and without a dict per cell. The cells are what `WorksheetReader.bind_cells` gives; the row
-dimensions (heights, hidden rows, outline levels) are not bound, since the reader never looks
-at them. tests/test_fastload.py compares both ways, cell by cell.
+and without a dict per cell. The cells and row dimensions are what
+`WorksheetReader.bind_cells` and `bind_row_dimensions` give (the reader never looks at row
+heights, but openpyxl refuses a file with a bad one, and so must this). Only UTF-8 parts are
+parsed here (`tree`): expat, under openpyxl, refuses multi-byte encodings such as GBK that lxml
+reads. tests/test_fastcells.py compares both ways, cell by cell.
 
 openpyxl internals used (bound to 3.1.x in pyproject.toml): `WorkSheetParser` and its
 `parse_row` / `parse_cell` / `_cast_number`, `Worksheet._cells` and `_current_row`, and
@@ -30,6 +32,7 @@ from openpyxl.cell.cell import Cell
 from openpyxl.cell.text import Text
 from openpyxl.utils.cell import column_index_from_string
 from openpyxl.worksheet import _reader as ws_reader
+from openpyxl.worksheet.dimensions import RowDimension
 from openpyxl.worksheet.worksheet import Worksheet
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -48,6 +51,11 @@ _ACTED_ON = frozenset(
     if name.endswith("_TAG") and name not in ("CELL_TAG", "VALUE_TAG", "FORMULA_TAG")
 )
 _ACTED_IN_ROWS = tuple(_ACTED_ON - {ROW, SHEET_DATA})
+#: The encodings a part is parsed here in: what Excel, WPS and LibreOffice write. A part in
+#: any other (one expat refuses, or one where its codec and libxml2's might differ) is left
+#: to openpyxl.
+_ENCODINGS = frozenset({"utf-8", "utf8"})
+_PLAIN_ROW = frozenset({"r", "spans"})  # a row's attributes that make no row dimension
 _PLAIN_TYPES = frozenset({"n", "s", "str", "b", "e"})
 _DIGITS = frozenset("0123456789")
 
@@ -87,8 +95,9 @@ def bind_rows(
     parse_cell = parser.parse_cell
     for element in rows:
         number = element.get("r")
-        if number is not None and number.isdigit() and number.isascii():
-            # parse_row's steps for a plain row number, without the row's dimensions
+        if len(element.attrib) <= 2 and set(element.attrib) <= _PLAIN_ROW and number is not None \
+                and number.isdigit() and number.isascii():  # fmt: skip
+            # parse_row's steps for a row with a plain number and no dimensions
             parser.row_counter, parser.col_counter = int(number), 0
             parsed = [parse_cell(c) for c in element]
         else:
@@ -100,6 +109,12 @@ def bind_rows(
             cells[(row, column)] = cell
     if cells:
         ws._current_row = ws.max_row  # type: ignore[attr-defined]
+    # WorksheetReader.bind_row_dimensions: the reader never looks at them, but openpyxl fails
+    # on a bad one (a missing style, a height that is not a number), and so must this.
+    for index, attrs in parser.row_dimensions.items():
+        if "s" in attrs:
+            attrs["s"] = styles[int(attrs["s"])]
+        ws.row_dimensions[int(index)] = RowDimension(ws, **attrs)
 
 
 def tree(raw: bytes) -> etree._Element | None:
@@ -116,6 +131,8 @@ def tree(raw: bytes) -> etree._Element | None:
     docinfo = root.getroottree().docinfo
     if docinfo.internalDTD is not None or docinfo.externalDTD is not None:
         return None
+    if (docinfo.encoding or "").lower().replace("_", "-") not in _ENCODINGS:
+        return None  # openpyxl's expat parser refuses GBK, Shift_JIS and the like
     return root
 
 
@@ -123,11 +140,11 @@ def shared_strings(raw: bytes) -> list[str] | None:
     """The shared strings table as openpyxl's `read_string_table` reads it (each string's text
     runs joined, phonetic runs left out, "x005F_" escapes dropped); None when the part is not
     one whose every string this can vouch for (openpyxl's reader then reads it)."""
-    if b"<!--" in raw or b"<?" in raw[5:]:
-        return None
     root = tree(raw)
     if root is None:
         return None
+    for _ in root.iter(etree.Comment, etree.ProcessingInstruction):
+        return None  # expat drops them and joins the text around them; lxml keeps them
     if len(list(root.iter(_STRING))) != len(root) or any(si.tag != _STRING for si in root):
         return None
     strings: list[str] = []

@@ -15,21 +15,23 @@ same). The shared strings are read by lxml too (fastcells.shared_strings). Every
 reader can see (cells, values, types, number formats, protection, names, properties) is what a
 plain `openpyxl.load_workbook` of the untouched package gives; only the merged cells' borders,
 `ws.merged_cells` (plain CellRange objects), `ws.data_validations` and
-`ws.conditional_formatting` (empty where taken out) and `ws.row_dimensions` (row heights,
-hidden rows: not bound) differ. tests/test_fastload.py and tests/test_fastcells.py compare
-reports, summaries and cells both ways over the samples, the test corpus and every cell shape.
+`ws.conditional_formatting` (empty where taken out) differ. tests/test_fastload.py and
+tests/test_fastcells.py compare reports, summaries and cells both ways over the samples, the
+test corpus and every cell shape.
 
 The original bytes are untouched: preflight has checked them, and the caller keeps them. An
 element is taken out of a part only when openpyxl would read it without error (so a file
 openpyxl refuses is still refused): one `<mergeCells>`, a child of the worksheet root, each
 range a plain A1:B2 reference inside Excel's grid; `<dataValidations>` children of the root
 with only the attributes and values openpyxl's descriptors take; each `<conditionalFormatting>`
-with plain ranges and rules of known types with only formulas, whose differential style the
-stylesheet has; the rows, when openpyxl would meet nothing else in them and binds no merge of
-its own. Otherwise the element stays and openpyxl reads it (and binds those merges and cells)
-itself. Anything unexpected on the lean path (a part lxml cannot parse, a sheet that cannot be
-matched to its part, cells bound before the rows by a comment or a hyperlink) falls back to the
-plain load of the original bytes, so the lean path never decides whether a file is readable.
+with plain ranges and rules of known types with only formulas; the rows, when openpyxl would
+meet nothing else in them and binds no merge of its own (all within LEAN_BUDGET). Otherwise the
+element stays and openpyxl reads it (and binds those merges and cells) itself. Anything
+unexpected on the lean path (a part lxml cannot parse or that is not UTF-8, a sheet that cannot
+be matched to its part, cells bound before the rows by a comment or a hyperlink, a conditional
+format taken out whose differential style openpyxl did not read from the stylesheet) falls back
+to the plain load of the original bytes, so the lean path never decides whether a file is
+readable.
 
 openpyxl internals used (openpyxl is bound to 3.1.x in pyproject.toml): `ExcelReader` (what
 `load_workbook` is made of), its `archive` and `read_strings`, and its
@@ -43,8 +45,8 @@ import copy
 import io
 import re
 import zipfile
-from dataclasses import dataclass
-from typing import IO, Literal
+from dataclasses import dataclass, field
+from typing import IO, Any, Literal
 
 import openpyxl
 from lxml import etree
@@ -75,8 +77,6 @@ _INT = frozenset({"int"})
 _FORMATTING = f"{_MAIN}conditionalFormatting"
 _RULE = f"{_MAIN}cfRule"
 _RULE_FORMULA = f"{_MAIN}formula"
-_DXF = f"{_MAIN}dxf"
-_DXFS = f"{_MAIN}dxfs"
 
 
 def _choices(descriptor: object) -> frozenset[str]:
@@ -102,6 +102,11 @@ _RULE_ATTRS: dict[str, frozenset[str] | None] = {
     **dict.fromkeys(("stopIfTrue", "aboveAverage", "percent", "bottom", "equalAverage"), None),
 }  # fmt: skip
 
+#: The most worksheet XML (bytes, all parts) made lean, parsed into lxml trees (about 20 times
+#: the XML in memory) whose rows are held until bound: a template's sheets are about 0.4 MB; a
+#: workbook with a huge table pasted in leaves the rest to openpyxl, whose cells take less.
+LEAN_BUDGET = 2 << 20
+
 #: Bounds of a merged range: (min_col, min_row, max_col, max_row).
 Bounds = tuple[int, int, int, int]
 
@@ -119,6 +124,9 @@ class Lean:
     parts: dict[str, bytes]  # the lean worksheet parts, read in place of the originals
     merges: dict[str, tuple[Bounds, ...]]
     rows: dict[str, list[etree._Element]]  # the `<row>` elements taken out, by part name
+    #: How many differential styles the conditional formats taken out of each part name (its
+    #: rules' dxfId + 1): openpyxl would look them up, and fail without them.
+    styles_needed: dict[str, int] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
@@ -142,29 +150,38 @@ def load(data: bytes, *, data_only: bool) -> Workbook:
 
 
 def lean_copy(data: bytes) -> Lean:
-    """The worksheet parts of the package with `<mergeCells>`, `<dataValidations>` and the rows
-    taken out where that is safe, and what was taken out. Worksheets are found by their part
-    names ("sheet" in them, as every program names them): a worksheet part named otherwise is
-    simply read by openpyxl as it is."""
-    parts: dict[str, bytes] = {}
-    merges: dict[str, tuple[Bounds, ...]] = {}
-    rows: dict[str, list[etree._Element]] = {}
+    """The worksheet parts of the package with `<mergeCells>`, `<dataValidations>`,
+    `<conditionalFormatting>` and the rows taken out where that is safe, and what was taken
+    out. Worksheets are found by their part names ("sheet" in them, as every program names
+    them): a worksheet part named otherwise is simply read by openpyxl as it is. An lxml tree
+    takes about 20 times its XML in memory (openpyxl's cells much less), and the rows taken
+    out stay in memory as trees until they are bound: so only parts of at most LEAN_BUDGET
+    bytes in all are made lean, and a bigger workbook's other parts (a huge table pasted in)
+    are left to openpyxl."""
+    lean = Lean(data, {}, {}, {})
+    budget = LEAN_BUDGET
     with zipfile.ZipFile(io.BytesIO(data)) as zin:
-        dxfs = _differential_styles(zin)
         for info in zin.infolist():
             if info.is_dir() or "sheet" not in info.filename.lower():
+                continue
+            if info.file_size > budget:
                 continue
             raw = zin.read(info)
             if b"sheetData" not in raw:
                 continue
-            lean = _lean_part(raw, dxfs)
-            if lean is not None:
-                parts[info.filename], bounds, taken = lean
-                if bounds is not None:
-                    merges[info.filename] = bounds
-                if taken is not None:
-                    rows[info.filename] = taken
-    return Lean(data, parts, merges, rows)
+            budget -= len(raw)
+            part = _lean_part(raw)
+            if part is None:
+                continue
+            name = info.filename
+            lean.parts[name] = part.data
+            if part.bounds is not None:
+                lean.merges[name] = part.bounds
+            if part.rows is not None:
+                lean.rows[name] = part.rows
+            if part.styles_needed:
+                lean.styles_needed[name] = part.styles_needed
+    return lean
 
 
 class _Package(zipfile.ZipFile):
@@ -189,30 +206,21 @@ class _Package(zipfile.ZipFile):
         return super().open(name, mode, pwd, force_zip64=force_zip64)
 
 
-def _differential_styles(zin: zipfile.ZipFile) -> int:
-    """How many differential styles (the formats of conditional formats) openpyxl will read
-    from the stylesheet; 0 when that cannot be told (then no conditional format is taken out
-    of a part: openpyxl looks each one up)."""
-    try:
-        raw = zin.read("xl/styles.xml")  # where openpyxl reads it (ARC_STYLE)
-    except KeyError:
-        return 0
-    root = fastcells.tree(raw)
-    if root is None:
-        return 0
-    lists = [child for child in root if child.tag == _DXFS]
-    return sum(1 for child in lists[0] if child.tag == _DXF) if len(lists) == 1 else 0
+@dataclass(frozen=True)
+class _LeanPart:
+    data: bytes
+    bounds: tuple[Bounds, ...] | None  # the merged ranges taken out
+    rows: list[etree._Element] | None  # the rows taken out
+    styles_needed: int  # differential styles the conditional formats taken out look up
 
 
-def _lean_part(
-    raw: bytes,
-    dxfs: int = 0,
-) -> tuple[bytes, tuple[Bounds, ...] | None, list[etree._Element] | None] | None:
-    """A worksheet part without its `<mergeCells>` (and the ranges it held, else None), its
-    `<dataValidations>` and its rows (workbook/fastcells.py; the rows taken out, else None),
-    each taken out only when openpyxl would read it without error; None when nothing is taken
-    out (the part then goes to openpyxl unchanged, as does a part declaring a DTD:
-    fastcells.tree)."""
+def _lean_part(raw: bytes) -> _LeanPart | None:
+    """A worksheet part without its `<mergeCells>`, its `<dataValidations>`, its
+    `<conditionalFormatting>` and its rows (workbook/fastcells.py), each taken out only when
+    openpyxl would read it without error (a conditional format's differential style is
+    checked once openpyxl has read the stylesheet: Lean.styles_needed); None when nothing is
+    taken out (the part then goes to openpyxl unchanged, as does a part declaring a DTD or
+    in an encoding openpyxl's parser does not read: fastcells.tree)."""
     root = fastcells.tree(raw)
     if root is None or root.tag != _WORKSHEET:
         return None
@@ -228,12 +236,16 @@ def _lean_part(
         remove += validations
     # Each conditional format is read on its own: those openpyxl would read without error
     # are taken out, the others stay for openpyxl.
-    remove += [
-        f for f in root.iter(_FORMATTING) if f.getparent() is root and _valid_formatting(f, dxfs)
-    ]
+    styles_needed = 0
+    for f in root.iter(_FORMATTING):
+        needed = _valid_formatting(f) if f.getparent() is root else None
+        if needed is not None:
+            remove.append(f)
+            styles_needed = max(styles_needed, needed)
     # Rows are bound after openpyxl's load and before the merges: only where openpyxl binds
     # no merge of its own.
-    rows = fastcells.take_rows(root) if not merges or bounds is not None else None
+    own_merges = bool(merges) and bounds is None
+    rows = fastcells.take_rows(root) if not own_merges else None
     if not remove and rows is None:
         return None
     for element in remove:
@@ -247,7 +259,7 @@ def _lean_part(
             else:
                 root.text = (root.text or "") + tail
     lean = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
-    return lean, bounds, rows
+    return _LeanPart(lean, bounds, rows, styles_needed)
 
 
 def _valid_list(element: etree._Element) -> bool:
@@ -270,26 +282,29 @@ def _valid_list(element: etree._Element) -> bool:
     return True
 
 
-def _valid_formatting(element: etree._Element, dxfs: int) -> bool:
-    """True when openpyxl reads and binds this `<conditionalFormatting>` without error
-    (ConditionalFormatting.from_tree, then each rule's differential style looked up): plain
-    ranges, rules of known types and operators with only `<formula>` children, each rule's
-    style one the stylesheet has."""
+def _valid_formatting(element: etree._Element) -> int | None:
+    """How many differential styles openpyxl will look up for this `<conditionalFormatting>`
+    (its rules' highest dxfId + 1, 0 for none), when openpyxl reads it without error
+    (ConditionalFormatting.from_tree): plain ranges, rules of known types and operators with
+    only `<formula>` children; None otherwise."""
     if set(element.attrib) - {"sqref", "pivot"}:
-        return False
+        return None
     refs = str(element.get("sqref", "")).split()
     if not refs or not all(_ranges_ok(ref) for ref in refs):
-        return False
+        return None
+    needed = 0
     for rule in element:
         if not isinstance(rule.tag, str):
             continue
         if rule.tag != _RULE or not _attributes_ok(rule, _RULE_ATTRS) or "type" not in rule.attrib:
-            return False
-        if "priority" not in rule.attrib or int(rule.get("dxfId", -1)) >= dxfs:
-            return False
+            return None
+        if "priority" not in rule.attrib:
+            return None
         if any(isinstance(f.tag, str) and f.tag != _RULE_FORMULA for f in rule):
-            return False
-    return True
+            return None
+        if "dxfId" in rule.attrib:
+            needed = max(needed, int(rule.attrib["dxfId"]) + 1)
+    return needed
 
 
 def _attributes_ok(element: etree._Element, known: dict[str, frozenset[str] | None]) -> bool:
@@ -377,14 +392,20 @@ def _load_lean(lean: Lean, *, data_only: bool) -> Workbook:
     sheets = wb.worksheets
     if len(parts) != len(sheets) or not all(isinstance(ws, Worksheet) for ws in sheets):
         raise _Fallback
+    # openpyxl looks up the differential style of every conditional format it binds (and
+    # fails on a missing one): those taken out need as many as it read from the stylesheet.
+    styles: Any = wb._differential_styles  # type: ignore[attr-defined]
+    if any(lean.styles_needed.get(part, 0) > len(styles.styles) for part in parts):
+        raise _Fallback
     for part, ws in zip(parts, sheets, strict=True):
         assert isinstance(ws, Worksheet)
-        if part in lean.rows:
+        rows = lean.rows.pop(part, None)  # each sheet's tree freed once bound
+        if rows is not None:
             if ws._cells:
                 # Something bound cells before the rows (a comment, a hyperlink): only the
                 # plain load gives them as openpyxl does.
                 raise _Fallback
-            fastcells.bind_rows(ws, lean.rows[part], reader.shared_strings, data_only)
+            fastcells.bind_rows(ws, rows, reader.shared_strings, data_only)
         if part in lean.merges:
             _bind_merges(ws, lean.merges[part])
     return wb
