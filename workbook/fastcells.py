@@ -10,9 +10,10 @@ without a reference) and openpyxl's own cell parser for every cell that is not o
 shapes below. The plain shapes (a number, a shared or formula string, a boolean or an error
 value, a plain formula, each with a reference like B12 and an optional style index) are parsed
 here with the same steps as openpyxl's `parse_cell`, without its per-cell regular expression
-and without a dict per cell. The cells and row dimensions are what
-`WorksheetReader.bind_cells` and `bind_row_dimensions` give (the reader never looks at row
-heights, but openpyxl refuses a file with a bad one, and so must this). Only UTF-8 parts are
+and without a dict per cell. The cells are what `WorksheetReader.bind_cells` gives; the row
+dimensions (heights, hidden rows) are made as `bind_row_dimensions` makes them, so that a file
+openpyxl refuses for a bad one is refused alike, but not bound (the reader never looks at
+them). Only UTF-8 parts are
 parsed here (`tree`): expat, under openpyxl, refuses multi-byte encodings such as GBK that lxml
 reads. tests/test_fastcells.py compares both ways, cell by cell.
 
@@ -109,12 +110,22 @@ def bind_rows(
             cells[(row, column)] = cell
     if cells:
         ws._current_row = ws.max_row  # type: ignore[attr-defined]
-    # WorksheetReader.bind_row_dimensions: the reader never looks at them, but openpyxl fails
-    # on a bad one (a missing style, a height that is not a number), and so must this.
-    for index, attrs in parser.row_dimensions.items():
+    # WorksheetReader.bind_row_dimensions makes a RowDimension of each row with heights, a
+    # style, hidden or outline flags. The reader never looks at them, but openpyxl fails on a
+    # bad one (a missing style, a height that is not a number), and so must this: each set of
+    # attributes is made once (a plain row number cannot fail), none is bound.
+    seen: set[frozenset[tuple[str, str]]] = set()
+    for attrs in parser.row_dimensions.values():
+        number = attrs.get("r", "")
+        key = frozenset((k, v) for k, v in attrs.items() if k != "r")
+        plain = number.isdigit() and number.isascii()
+        if plain and key in seen:
+            continue
         if "s" in attrs:
             attrs["s"] = styles[int(attrs["s"])]
-        ws.row_dimensions[int(index)] = RowDimension(ws, **attrs)
+        RowDimension(ws, **attrs)
+        if plain:
+            seen.add(key)
 
 
 def tree(raw: bytes) -> etree._Element | None:

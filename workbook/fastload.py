@@ -15,7 +15,8 @@ same). The shared strings are read by lxml too (fastcells.shared_strings). Every
 reader can see (cells, values, types, number formats, protection, names, properties) is what a
 plain `openpyxl.load_workbook` of the untouched package gives; only the merged cells' borders,
 `ws.merged_cells` (plain CellRange objects), `ws.data_validations` and
-`ws.conditional_formatting` (empty where taken out) differ. tests/test_fastload.py and
+`ws.conditional_formatting` (empty where taken out) and `ws.row_dimensions` (made, to fail
+where openpyxl fails, but not bound) differ. tests/test_fastload.py and
 tests/test_fastcells.py compare reports, summaries and cells both ways over the samples, the
 test corpus and every cell shape.
 
