@@ -58,7 +58,6 @@ _ACTED_IN_ROWS = tuple(_ACTED_ON - {ROW, SHEET_DATA})
 _ENCODINGS = frozenset({"utf-8", "utf8"})
 _PLAIN_ROW = frozenset({"r", "spans"})  # a row's attributes that make no row dimension
 _PLAIN_TYPES = frozenset({"n", "s", "str", "b", "e"})
-_DIGITS = frozenset("0123456789")
 
 
 def take_rows(root: etree._Element) -> list[etree._Element] | None:
@@ -70,9 +69,9 @@ def take_rows(root: etree._Element) -> list[etree._Element] | None:
     rows = list(data[0])
     if any(row.tag != ROW for row in rows) or len(list(root.iter(ROW))) != len(rows):
         return None
-    # A comment or processing instruction: openpyxl's parser never sees them, lxml's tree
-    # keeps them among the cells. (iter with tags runs in lxml, not element by element here.)
-    # (Rows and sheetData inside a row are counted above.)
+    # A comment or processing instruction (openpyxl's parser never sees them, lxml's tree
+    # keeps them among the cells) or an element openpyxl acts on wherever it is; rows and
+    # sheetData inside a row are counted above. One pass, in lxml.
     for _ in data[0].iter(etree.Comment, etree.ProcessingInstruction, *_ACTED_IN_ROWS):
         return None
     data[0][:] = []
@@ -96,8 +95,8 @@ def bind_rows(
     parse_cell = parser.parse_cell
     for element in rows:
         number = element.get("r")
-        if len(element.attrib) <= 2 and set(element.attrib) <= _PLAIN_ROW and number is not None \
-                and number.isdigit() and number.isascii():  # fmt: skip
+        if number is not None and number.isdigit() and number.isascii() \
+                and set(element.attrib) <= _PLAIN_ROW:  # fmt: skip
             # parse_row's steps for a row with a plain number and no dimensions
             parser.row_counter, parser.col_counter = int(number), 0
             parsed = [parse_cell(c) for c in element]
@@ -191,7 +190,7 @@ def _fast_cell(parser: Any) -> Callable[[etree._Element], Parsed]:
             split is None
             or element.tag != _CELL
             or data_type not in _PLAIN_TYPES
-            or (style is not None and not (style and set(style) <= _DIGITS))
+            or (style is not None and not (style.isdigit() and style.isascii()))
         ):
             return _as_tuple(slow(element))
         style_id: Any = int(style) if style else 0

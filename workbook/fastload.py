@@ -297,9 +297,9 @@ def _valid_formatting(element: etree._Element) -> int | None:
     for rule in element:
         if not isinstance(rule.tag, str):
             continue
-        if rule.tag != _RULE or not _attributes_ok(rule, _RULE_ATTRS) or "type" not in rule.attrib:
+        if rule.tag != _RULE or not _attributes_ok(rule, _RULE_ATTRS):
             return None
-        if "priority" not in rule.attrib:
+        if "type" not in rule.attrib or "priority" not in rule.attrib:
             return None
         if any(isinstance(f.tag, str) and f.tag != _RULE_FORMULA for f in rule):
             return None
@@ -361,8 +361,15 @@ def _column(letters: str) -> int:
 
 
 class _ExcelReader(ExcelReader):
-    """openpyxl's reader, with the shared strings read by lxml where that gives what
-    openpyxl's own reader gives (workbook/fastcells.py)."""
+    """openpyxl's reader of a lean copy: the lean parts read in place of the originals, and
+    the shared strings read by lxml where that gives what openpyxl's own reader gives
+    (workbook/fastcells.py)."""
+
+    def __init__(self, lean: Lean, *, data_only: bool) -> None:
+        super().__init__(io.BytesIO(lean.data), keep_vba=False, data_only=data_only,
+                         keep_links=False)  # fmt: skip
+        self.archive.close()  # openpyxl's own zip of the same bytes, replaced
+        self.archive = _Package(lean)
 
     def read_strings(self) -> None:
         ct = self.package.find(SHARED_STRINGS)  # type: ignore[no-untyped-call]
@@ -378,10 +385,7 @@ class _ExcelReader(ExcelReader):
 def _load_lean(lean: Lean, *, data_only: bool) -> Workbook:
     """openpyxl's load of the lean copy, then its merged ranges bound as openpyxl binds them,
     without borders."""
-    reader = _ExcelReader(io.BytesIO(lean.data), keep_vba=False, data_only=data_only,
-                          keep_links=False)  # fmt: skip
-    reader.archive.close()
-    reader.archive = _Package(lean)
+    reader = _ExcelReader(lean, data_only=data_only)
     reader.read()
     wb: Workbook = reader.wb
     # The worksheets in the order openpyxl made them (chart sheets and missing parts skipped).
